@@ -1,0 +1,95 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+export const TOKEN_ISSUER = 'graphql-chat';
+export const TOKEN_AUDIENCE = 'graphql-chat-clients';
+const ALGORITHM = 'HS256';
+
+/** Who is making a request, as proven by a valid access token. */
+export interface Viewer {
+  readonly id: string;
+  readonly username: string;
+  /** The login (refresh-token family) that issued the token. */
+  readonly familyId: string;
+  /** Unix seconds at which the access token stops being accepted. */
+  readonly expiresAt: number;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+export type VerifyResult = { readonly ok: true; readonly viewer: Viewer } | { readonly ok: false; readonly reason: 'expired' | 'invalid' };
+
+export interface TokenService {
+  issueAccess(user: { id: string; username: string }, familyId: string): Promise<IssuedAccessToken>;
+  verifyAccess(token: string): Promise<VerifyResult>;
+}
+
+export interface TokenServiceOptions {
+  readonly secret: Uint8Array;
+  /** Seconds. */
+  readonly accessTokenTtl: number;
+  readonly now?: () => number;
+}
+
+/** Access tokens: HS256 JWTs with iss, aud, sub, exp, iat, jti; the algorithm is pinned on verification. */
+export function createTokenService({ secret, accessTokenTtl, now = Date.now }: TokenServiceOptions): TokenService {
+  return {
+    async issueAccess(user, familyId) {
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + accessTokenTtl;
+      const token = await new SignJWT({ name: user.username, fam: familyId })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setIssuer(TOKEN_ISSUER)
+        .setAudience(TOKEN_AUDIENCE)
+        .setSubject(user.id)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .setJti(randomUUID())
+        .sign(secret);
+      return { token, expiresAt: new Date(exp * 1000) };
+    },
+    async verifyAccess(token) {
+      try {
+        const { payload } = await jwtVerify(token, secret, {
+          algorithms: [ALGORITHM],
+          issuer: TOKEN_ISSUER,
+          audience: TOKEN_AUDIENCE,
+          requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+          currentDate: new Date(now()),
+          clockTolerance: 0,
+        });
+        const { sub, exp, name, fam } = payload;
+        if (typeof sub !== 'string' || typeof exp !== 'number' || typeof name !== 'string' || typeof fam !== 'string') {
+          return { ok: false, reason: 'invalid' };
+        }
+        return { ok: true, viewer: { id: sub, username: name, familyId: fam, expiresAt: exp } };
+      } catch (err) {
+        return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+      }
+    },
+  };
+}
+
+/** `Bearer <token>` -> token; null when the header is missing or not of that form. */
+export function bearerToken(header: unknown): string | null {
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+/** Refresh tokens are opaque `<id>.<secret>`; the store keeps only sha256(secret). */
+export function newRefreshToken(): { id: string; secret: string; token: string; secretHash: string } {
+  const id = randomUUID();
+  const secret = randomBytes(32).toString('base64url');
+  return { id, secret, token: `${id}.${secret}`, secretHash: hashSecret(secret) };
+}
+
+export function parseRefreshToken(token: string): { id: string; secretHash: string } | null {
+  const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
+  return m ? { id: m[1]!, secretHash: hashSecret(m[2]!) } : null;
+}
+
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('base64url');

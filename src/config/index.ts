@@ -1,0 +1,162 @@
+import { cleanEnv, makeValidator, num, port, str, url } from 'envalid';
+
+/** `COUNT/SECONDS`, or null when the limit is turned off with `0`. */
+export interface RateLimit {
+  readonly count: number;
+  readonly seconds: number;
+}
+
+export interface Config {
+  /** HTTP + WebSocket port. @default 4000 (0 picks a free one) */
+  readonly port: number;
+  /** Bind address. @default 0.0.0.0 */
+  readonly host: string;
+  /** `production` turns off GraphiQL and introspection and requires JWT_SECRET. */
+  readonly production: boolean;
+  /** redis:// URL; undefined = embedded in-memory engine. */
+  readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel. @default `chat:` */
+  readonly redisKeyPrefix: string;
+  /** Milliseconds a Redis command may take before it fails. @default 2000 */
+  readonly redisCommandTimeoutMs: number;
+  /** HS256 key bytes. */
+  readonly jwtSecret: Uint8Array;
+  /** True when JWT_SECRET was unset and a random key was made (development only). */
+  readonly jwtSecretGenerated: boolean;
+  /** Access-token lifetime, seconds. @default 900 */
+  readonly accessTokenTtl: number;
+  /** Refresh-token lifetime, seconds. @default 2592000 (30 days) */
+  readonly refreshTokenTtl: number;
+  /** Sends per user per window; null = off. @default 30/10 */
+  readonly messageRateLimit: RateLimit | null;
+  /** Failed logins per username per window; null = off. @default 10/60 */
+  readonly loginRateLimit: RateLimit | null;
+  /** Public rooms that always exist. @default ['general'] */
+  readonly defaultRooms: readonly string[];
+  /** Messages kept per room. @default 1000 */
+  readonly historyLimit: number;
+  /** Seconds a message is kept. @default 604800 (7 days) */
+  readonly historyTtl: number;
+  /** pino level. @default info */
+  readonly logLevel: string;
+  /** Password hashes computed at once; more wait in line. @default 4 */
+  readonly maxConcurrentHashes: number;
+  /** Seconds between WebSocket pings; a socket silent for two intervals is dropped. @default 30 */
+  readonly wsPingInterval: number;
+  /** Seconds SIGTERM waits for in-flight work before exiting. @default 10 */
+  readonly shutdownTimeout: number;
+}
+
+const rateLimit = makeValidator<RateLimit | null>((input) => {
+  if (input.trim() === '0') return null;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(input);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error('expected COUNT/SECONDS (e.g. 30/10) or 0');
+  return { count: Number(m[1]), seconds: Number(m[2]) };
+});
+
+const positiveInt = (min: number) =>
+  makeValidator<number>((input) => {
+    if (!/^\s*\d+\s*$/.test(input) || Number(input) < min) throw new Error(`expected a whole number of at least ${min}`);
+    return Number(input);
+  });
+
+const roomList = makeValidator<string[]>((input) => {
+  const names = input.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const n of names) {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(n)) throw new Error(`"${n}" is not a room name (a-z, 0-9, _ and -, 1-64 characters)`);
+  }
+  return names;
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Thrown for a malformed environment; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * The only reader of the environment: validates it into one frozen Config, or throws
+ * a ConfigError whose message names the first bad variable and what it accepts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n: number) => Uint8Array = defaultRandom): Config {
+  const e = cleanEnv(
+    env,
+    {
+      NODE_ENV: str({ default: 'development' }),
+      PORT: port({ default: 4000 }),
+      HOST: str({ default: '0.0.0.0' }),
+      REDIS_URL: url({ default: undefined }),
+      REDIS_KEY_PREFIX: str({ default: 'chat:' }),
+      REDIS_COMMAND_TIMEOUT: positiveInt(1)({ default: 2000 }),
+      JWT_SECRET: str({ default: undefined }),
+      ACCESS_TOKEN_TTL: positiveInt(1)({ default: 900 }),
+      REFRESH_TOKEN_TTL: positiveInt(1)({ default: 2_592_000 }),
+      MESSAGE_RATE_LIMIT: rateLimit({ default: { count: 30, seconds: 10 } }),
+      LOGIN_RATE_LIMIT: rateLimit({ default: { count: 10, seconds: 60 } }),
+      DEFAULT_ROOMS: roomList({ default: ['general'] }),
+      HISTORY_LIMIT: positiveInt(1)({ default: 1000 }),
+      HISTORY_TTL: positiveInt(1)({ default: 604_800 }),
+      LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info' }),
+      MAX_CONCURRENT_HASHES: positiveInt(1)({ default: 4 }),
+      WS_PING_INTERVAL: positiveInt(1)({ default: 30 }),
+      SHUTDOWN_TIMEOUT: num({ default: 10 }),
+    },
+    { reporter: oneLineReporter },
+  );
+  if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
+    throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
+  }
+  if (e.SHUTDOWN_TIMEOUT <= 0) throw new ConfigError('SHUTDOWN_TIMEOUT: expected a positive number of seconds');
+  const production = e.NODE_ENV === 'production';
+  let jwtSecret: Uint8Array;
+  let jwtSecretGenerated = false;
+  if (e.JWT_SECRET === undefined || e.JWT_SECRET === '') {
+    if (production) throw new ConfigError('JWT_SECRET: required when NODE_ENV=production (at least 32 bytes)');
+    jwtSecret = randomBytes(32);
+    jwtSecretGenerated = true;
+  } else {
+    jwtSecret = new TextEncoder().encode(e.JWT_SECRET);
+    if (jwtSecret.byteLength < 32) throw new ConfigError('JWT_SECRET: expected at least 32 bytes');
+  }
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    production,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
+    jwtSecret,
+    jwtSecretGenerated,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    messageRateLimit: e.MESSAGE_RATE_LIMIT,
+    loginRateLimit: e.LOGIN_RATE_LIMIT,
+    defaultRooms: Object.freeze([...e.DEFAULT_ROOMS]),
+    historyLimit: e.HISTORY_LIMIT,
+    historyTtl: e.HISTORY_TTL,
+    logLevel: e.LOG_LEVEL,
+    maxConcurrentHashes: e.MAX_CONCURRENT_HASHES,
+    wsPingInterval: e.WS_PING_INTERVAL,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+  });
+}
+
+function oneLineReporter({ errors }: { errors: Partial<Record<string, Error>> }): void {
+  const [name, err] = Object.entries(errors)[0] ?? [];
+  if (name === undefined) return;
+  const reason = err?.message && !/^Invalid/.test(err.message) ? err.message : describe(name);
+  throw new ConfigError(`${name}: ${reason}`);
+}
+
+function describe(name: string): string {
+  if (name === 'PORT') return 'expected a port number (0-65535)';
+  if (name === 'REDIS_URL') return 'expected a redis:// URL';
+  if (name === 'LOG_LEVEL') return `expected one of ${LOG_LEVELS.join(', ')}`;
+  if (name === 'SHUTDOWN_TIMEOUT') return 'expected a number of seconds';
+  return 'malformed value';
+}
+
+function defaultRandom(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}

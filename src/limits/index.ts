@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimit } from '../config/index.js';
+import { BackendUnavailableError } from '../errors.js';
+
+/** The throttles of the contract. Each answer is 0 (go ahead) or the seconds to wait. */
+export interface RateLimits {
+  /** Counts one send of `userId`. */
+  consumeMessage(userId: string): Promise<number>;
+  /**
+   * Counts a login attempt for `username` before the password is checked, so parallel attempts
+   * (aliases in one document) cannot slip past the limit; refused once failures reached it.
+   */
+  beginLogin(username: string): Promise<number>;
+  /** The attempt succeeded: it does not count as a failure. */
+  loginSucceeded(username: string): Promise<void>;
+}
+
+export interface RateLimitOptions {
+  readonly message: RateLimit | null;
+  readonly login: RateLimit | null;
+  /** Shared counters across instances when given; else per process. */
+  readonly redis?: { readonly client: Redis; readonly keyPrefix: string };
+}
+
+/** rate-limiter-flexible, on Redis (shared by every instance) or in memory. */
+export function createRateLimits(options: RateLimitOptions): RateLimits {
+  const make = (limit: RateLimit | null, name: string): RateLimiterAbstract | null => {
+    if (!limit) return null;
+    const base = { points: limit.count, duration: limit.seconds, keyPrefix: `rl:${name}` };
+    return options.redis
+      ? new RateLimiterRedis({
+          ...base,
+          storeClient: options.redis.client,
+          keyPrefix: `${options.redis.keyPrefix}rl:${name}`,
+          rejectIfRedisNotReady: true,
+        })
+      : new RateLimiterMemory(base);
+  };
+  const message = make(options.message, 'msg');
+  const login = make(options.login, 'login');
+
+  return {
+    async consumeMessage(userId) {
+      if (!message) return 0;
+      try {
+        await message.consume(userId);
+        return 0;
+      } catch (res) {
+        return retryAfter(res);
+      }
+    },
+    async beginLogin(username) {
+      if (!login) return 0;
+      try {
+        await login.consume(username);
+        return 0;
+      } catch (res) {
+        return retryAfter(res);
+      }
+    },
+    async loginSucceeded(username) {
+      if (!login) return;
+      await guard(() => login.reward(username, 1));
+    },
+  };
+}
+
+function retryAfter(res: unknown): number {
+  if (res instanceof RateLimiterRes) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  throw new BackendUnavailableError(`rate limiter: ${res instanceof Error ? res.message : String(res)}`);
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new BackendUnavailableError(`rate limiter: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

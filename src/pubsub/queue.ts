@@ -1,0 +1,102 @@
+/**
+ * A bounded push queue read as an async iterator: the buffer between a topic's listener and one
+ * subscriber. When a slow reader lets more than `limit` events pile up, the queue fails with
+ * `overflowError()` instead of growing without bound.
+ */
+export interface EventQueue<T> extends AsyncIterableIterator<T> {
+  return(): Promise<IteratorResult<T>>;
+  throw(error?: unknown): Promise<IteratorResult<T>>;
+  push(value: T): void;
+  /** Ends the stream with an error after what is already queued. */
+  fail(error: Error): void;
+  readonly size: number;
+  readonly closed: boolean;
+}
+
+export interface EventQueueOptions {
+  /** Events held for a reader that is behind. @default 1000 */
+  readonly limit?: number;
+  readonly overflowError?: () => Error;
+  /** Called once, when the reader returns or the queue fails. */
+  readonly onClose?: () => void;
+}
+
+export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue<T> {
+  const limit = options.limit ?? 1000;
+  const buffer: T[] = [];
+  let waiting: ((r: IteratorResult<T>) => void) | null = null;
+  let waitingReject: ((e: Error) => void) | null = null;
+  let error: Error | null = null;
+  let closed = false;
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    options.onClose?.();
+  };
+  const fail = (e: Error) => {
+    if (closed || error) return;
+    error = e;
+    if (waitingReject) {
+      const reject = waitingReject;
+      waiting = waitingReject = null;
+      close();
+      reject(e);
+    }
+  };
+
+  const queue: EventQueue<T> = {
+    push(value) {
+      if (closed || error) return;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = waitingReject = null;
+        resolve({ value, done: false });
+        return;
+      }
+      if (buffer.length >= limit) {
+        buffer.length = 0;
+        fail(options.overflowError?.() ?? new Error('subscriber too slow'));
+        return;
+      }
+      buffer.push(value);
+    },
+    fail,
+    get size() {
+      return buffer.length;
+    },
+    get closed() {
+      return closed;
+    },
+    next() {
+      if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
+      if (error) {
+        close();
+        return Promise.reject(error);
+      }
+      if (closed) return Promise.resolve({ value: undefined, done: true });
+      return new Promise<IteratorResult<T>>((resolve, reject) => {
+        waiting = resolve;
+        waitingReject = reject;
+      });
+    },
+    return() {
+      buffer.length = 0;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = waitingReject = null;
+        resolve({ value: undefined, done: true });
+      }
+      close();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(e?: unknown) {
+      void queue.return();
+      return Promise.reject(e);
+    },
+    [Symbol.asyncIterator]() {
+      return queue;
+    },
+  };
+  return queue;
+}

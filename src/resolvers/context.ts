@@ -1,0 +1,49 @@
+import type { Viewer, TokenService } from '../auth/tokens.js';
+import type { PasswordHasher } from '../auth/passwords.js';
+import type { RateLimits } from '../limits/index.js';
+import type { Engine } from '../pubsub/types.js';
+import type { Store } from '../store/types.js';
+
+/** What the rules need of the configuration. */
+export interface RuleSettings {
+  readonly refreshTokenTtl: number;
+  readonly defaultRooms: readonly string[];
+  /** Events a subscriber may fall behind by before its subscription fails. @default 1000 */
+  readonly subscriberQueueLimit: number;
+}
+
+/** Observers of what the rules do (metrics); no-ops in tests. */
+export interface ChatHooks {
+  messageSent(room: string): void;
+  subscriptionOpened(): void;
+  subscriptionClosed(): void;
+  /** A login was revoked (logout or refresh-token reuse): its sockets must close. */
+  loginRevoked(familyId: string): void;
+}
+
+export interface Services {
+  readonly settings: RuleSettings;
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly tokens: TokenService;
+  readonly passwords: PasswordHasher;
+  readonly limits: RateLimits;
+  readonly hooks: ChatHooks;
+  readonly now: () => number;
+}
+
+/** The GraphQL context of every operation, over every transport. */
+export interface ChatContext {
+  readonly services: Services;
+  /** Null when the request carried no valid access token. */
+  readonly viewer: Viewer | null;
+  /** Why a presented access token was refused, for a clearer UNAUTHENTICATED message. */
+  readonly tokenProblem?: 'expired' | 'invalid' | undefined;
+}
+
+export const noHooks: ChatHooks = {
+  messageSent() {},
+  subscriptionOpened() {},
+  subscriptionClosed() {},
+  loginRevoked() {},
+};

@@ -1,0 +1,51 @@
+import { rateLimited } from '../errors.js';
+import type { StoredMessage } from '../pubsub/types.js';
+import { requireViewer } from './auth.js';
+import type { ChatContext } from './context.js';
+import { accessibleRoom, directConversation } from './rooms.js';
+import * as input from './validation.js';
+
+/** How long an append may take before the sender is answered with an error (and the append refused). */
+const APPEND_DEADLINE_MS = 5000;
+
+export async function sendMessage(ctx: ChatContext, args: { room: string; text: string }): Promise<StoredMessage> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.room);
+  const text = input.text(args.text);
+  const room = await accessibleRoom(ctx, viewer, name);
+  const dm = input.dmMembers(room.name);
+  // a message into a direct conversation also reaches the other member's directMessageAdded
+  const notifyUsers = dm ? [(await directConversation(ctx, viewer, dm[0] === viewer.username ? dm[1] : dm[0])).otherUserId] : [];
+  return append(ctx, room.name, text, notifyUsers);
+}
+
+export async function sendDirectMessage(ctx: ChatContext, args: { to: string; text: string }): Promise<StoredMessage> {
+  const viewer = requireViewer(ctx);
+  const to = input.username(args.to, 'to');
+  const text = input.text(args.text);
+  const room = await directConversation(ctx, viewer, to);
+  return append(ctx, room.name, text, [room.otherUserId]);
+}
+
+async function append(ctx: ChatContext, room: string, text: string, notifyUsers: string[]): Promise<StoredMessage> {
+  const viewer = requireViewer(ctx);
+  const { engine, limits, hooks, now } = ctx.services;
+  const wait = await limits.consumeMessage(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
+  const message = await engine.append(
+    room,
+    { text, authorId: viewer.id, authorName: viewer.username },
+    { notifyUsers, deadline: now() + APPEND_DEADLINE_MS },
+  );
+  hooks.messageSent(room);
+  return message;
+}
+
+export async function recentMessages(ctx: ChatContext, args: { room: string; limit?: number | null; before?: string | null }): Promise<StoredMessage[]> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.room);
+  const limit = input.limit(args.limit);
+  const before = input.cursor(args.before, 'before');
+  const room = await accessibleRoom(ctx, viewer, name);
+  return ctx.services.engine.range(room.name, { before, limit, from: 'newest' });
+}

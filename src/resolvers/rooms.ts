@@ -1,0 +1,88 @@
+import type { Viewer } from '../auth/tokens.js';
+import { badInput, conflict, forbidden, notFound } from '../errors.js';
+import type { RoomRecord } from '../store/types.js';
+import { requireViewer } from './auth.js';
+import type { ChatContext } from './context.js';
+import * as input from './validation.js';
+
+/**
+ * The access rule, in one place: public rooms are open to every signed-in user; private rooms and
+ * direct conversations to their members. A direct conversation of the viewer is made on first use.
+ */
+export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: string): Promise<RoomRecord> {
+  const { store } = ctx.services;
+  const dm = input.dmMembers(name);
+  if (dm) {
+    if (!dm.includes(viewer.username)) throw forbidden('You are not part of this direct conversation.');
+    const other = dm[0] === viewer.username ? dm[1] : dm[0];
+    if (other === viewer.username) throw badInput('A direct conversation is between two different users.', 'room');
+    if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
+    return directConversation(ctx, viewer, other);
+  }
+  const room = await store.findRoom(name);
+  if (!room) throw notFound(`No room named "${name}".`);
+  if (room.private && !(await store.isMember(name, viewer.id))) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
+  return room;
+}
+
+/** The direct conversation between the viewer and `otherUsername`, created on first use. */
+export async function directConversation(ctx: ChatContext, viewer: Viewer, otherUsername: string): Promise<RoomRecord & { otherUserId: string }> {
+  const { store, now } = ctx.services;
+  if (otherUsername === viewer.username) throw badInput('You cannot send a direct message to yourself.', 'to');
+  const other = await store.findUser(otherUsername);
+  if (!other) throw notFound(`No user named "${otherUsername}".`);
+  const name = input.dmRoomName(viewer.username, other.username);
+  const room = await store.ensureRoom(
+    { name, private: true, createdBy: viewer.id, createdAt: new Date(now()).toISOString() },
+    [viewer.id, other.id],
+  );
+  return { ...room, otherUserId: other.id };
+}
+
+/** Makes the configured default rooms exist; called once at start-up. */
+export async function ensureDefaultRooms(services: ChatContext['services']): Promise<void> {
+  for (const name of services.settings.defaultRooms) {
+    await services.store.ensureRoom({ name, private: false, createdBy: '', createdAt: new Date(services.now()).toISOString() }, []);
+  }
+}
+
+export async function rooms(ctx: ChatContext): Promise<RoomRecord[]> {
+  const viewer = requireViewer(ctx);
+  const { store } = ctx.services;
+  const [open, mine] = await Promise.all([store.publicRooms(), store.roomsOf(viewer.id)]);
+  const byName = new Map<string, RoomRecord>();
+  for (const r of [...open, ...mine]) byName.set(r.name, r);
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function createRoom(ctx: ChatContext, args: { name: string; private?: boolean | null }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  const { store, now } = ctx.services;
+  const room: RoomRecord = {
+    name: input.newRoomName(args.name),
+    private: args.private ?? false,
+    createdBy: viewer.id,
+    createdAt: new Date(now()).toISOString(),
+  };
+  if (!(await store.createRoom(room, [viewer.id]))) throw conflict(`The room name "${room.name}" is taken.`);
+  return room;
+}
+
+export async function joinRoom(ctx: ChatContext, args: { name: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  const room = await accessibleRoom(ctx, viewer, input.roomRef(args.name, 'name'));
+  await ctx.services.store.addMember(room.name, viewer.id);
+  return room;
+}
+
+export async function inviteToRoom(ctx: ChatContext, args: { room: string; username: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.room);
+  const username = input.username(args.username);
+  const room = await accessibleRoom(ctx, viewer, name);
+  if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
+  const invitee = await ctx.services.store.findUser(username);
+  if (!invitee) throw notFound(`No user named "${username}".`);
+  await ctx.services.store.addMember(room.name, invitee.id);
+  return room;
+}

@@ -1,0 +1,71 @@
+import { badInput } from '../errors.js';
+import { parseId } from '../pubsub/ids.js';
+
+/** The input rules of CONTRACT.md; each returns the normalised value or throws BAD_USER_INPUT. */
+
+const USERNAME = /^[a-z0-9_]{3,32}$/;
+const ROOM = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const DM_ROOM = /^dm:([a-z0-9_]{3,32}):([a-z0-9_]{3,32})$/;
+
+export function username(input: string, field = 'username'): string {
+  const name = input.toLowerCase();
+  if (!USERNAME.test(name)) throw badInput('A username is 3-32 characters of a-z, 0-9 and _.', field);
+  return name;
+}
+
+export function password(input: string): string {
+  // length in code points, so an emoji counts once
+  const length = [...input].length;
+  if (length < 8 || length > 256) throw badInput('A password is 8-256 characters.', 'password');
+  return input;
+}
+
+/** A name for a new room. */
+export function newRoomName(input: string): string {
+  const name = input.toLowerCase();
+  if (!ROOM.test(name)) {
+    throw badInput('A room name is 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit.', 'name');
+  }
+  return name;
+}
+
+/** A room to read or post in: a room name or a direct conversation `dm:<a>:<b>`. */
+export function roomRef(input: string, field = 'room'): string {
+  const name = input.toLowerCase();
+  if (!ROOM.test(name) && !DM_ROOM.test(name)) {
+    throw badInput('Not a room name: 1-64 characters of a-z, 0-9, _ and -, or dm:<user>:<user>.', field);
+  }
+  return name;
+}
+
+/** The two usernames of a direct conversation's name, or null when it is not one. */
+export function dmMembers(room: string): [string, string] | null {
+  const m = DM_ROOM.exec(room);
+  return m ? [m[1]!, m[2]!] : null;
+}
+
+export function dmRoomName(a: string, b: string): string {
+  return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
+}
+
+export function text(input: string): string {
+  const length = [...input].length;
+  if (length < 1 || length > 4000 || input.trim() === '') {
+    throw badInput('A message is 1-4000 characters and not only white space.', 'text');
+  }
+  return input;
+}
+
+export function limit(input: number | null | undefined, fallback = 50): number {
+  const n = input ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > 200) throw badInput('limit is 1-200.', 'limit');
+  return n;
+}
+
+/** A message id used as a cursor: `<ms>-<seq>`, also one never issued. */
+export function cursor(input: string | null | undefined, field: string): string | undefined {
+  if (input == null) return undefined;
+  const id = parseId(input);
+  if (!id) throw badInput(`${field} is a message id of the form <milliseconds>-<sequence>.`, field);
+  return `${id.ms}-${id.seq}`;
+}

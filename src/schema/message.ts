@@ -1,0 +1,60 @@
+import * as messages from '../resolvers/messages.js';
+import * as subscriptions from '../resolvers/subscriptions.js';
+import type { StoredMessage } from '../pubsub/types.js';
+import { builder } from './builder.js';
+import { UserRef } from './user.js';
+
+export const MessageRef = builder.objectRef<StoredMessage>('Message').implement({
+  fields: (t) => ({
+    id: t.exposeID('id', {
+      description:
+        '<milliseconds>-<sequence> (a Redis stream id); within a room, strictly increasing (compare the two numbers) in the order subscribers receive messages. Usable as after/before.',
+    }),
+    room: t.exposeString('room'),
+    text: t.exposeString('text'),
+    author: t.field({ type: UserRef, resolve: (m) => ({ id: m.authorId, username: m.authorName }) }),
+    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+  }),
+});
+
+builder.queryField('recentMessages', (t) =>
+  t.field({
+    type: [MessageRef],
+    description: 'Up to limit (1-200) of the newest retained messages older than before, oldest first.',
+    args: { room: t.arg.string({ required: true }), limit: t.arg.int({ defaultValue: 50 }), before: t.arg.id() },
+    resolve: (_r, args, ctx) =>
+      messages.recentMessages(ctx, { room: args.room, limit: args.limit, before: args.before == null ? null : String(args.before) }),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  sendMessage: t.field({
+    type: MessageRef,
+    args: { room: t.arg.string({ required: true }), text: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => messages.sendMessage(ctx, args),
+  }),
+  sendDirectMessage: t.field({
+    type: MessageRef,
+    description: 'Sends into the direct conversation dm:<a>:<b> (usernames sorted), creating it on first use.',
+    args: { to: t.arg.string({ required: true }), text: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => messages.sendDirectMessage(ctx, args),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  messageAdded: t.field({
+    type: MessageRef,
+    description:
+      'Every message sent to room from now on, across all server instances.\nWith after: first every retained message newer than after, then the live ones,\nwith no gap and no duplicate between the two.',
+    args: { room: t.arg.string({ required: true }), after: t.arg.id() },
+    subscribe: (_r, args, ctx) =>
+      subscriptions.messageAdded(ctx, { room: args.room, after: args.after == null ? null : String(args.after) }),
+    resolve: (m) => m,
+  }),
+  directMessageAdded: t.field({
+    type: MessageRef,
+    description: 'Every direct message sent to the viewer by someone else, live.',
+    subscribe: (_r, _a, ctx) => subscriptions.directMessageAdded(ctx),
+    resolve: (m) => m,
+  }),
+}));

@@ -1,0 +1,41 @@
+import * as rooms from '../resolvers/rooms.js';
+import type { RoomRecord } from '../store/types.js';
+import { builder } from './builder.js';
+
+export const RoomRef = builder.objectRef<RoomRecord>('Room').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', {
+      description:
+        '1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit; direct conversations are named dm:<user>:<user>.',
+    }),
+    private: t.exposeBoolean('private'),
+  }),
+});
+
+builder.queryField('rooms', (t) =>
+  t.field({
+    type: [RoomRef],
+    description: 'Public rooms, and private rooms the viewer belongs to (direct conversations included).',
+    resolve: (_r, _a, ctx) => rooms.rooms(ctx),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  createRoom: t.field({
+    type: RoomRef,
+    args: { name: t.arg.string({ required: true }), private: t.arg.boolean({ defaultValue: false }) },
+    resolve: (_r, args, ctx) => rooms.createRoom(ctx, args),
+  }),
+  joinRoom: t.field({
+    type: RoomRef,
+    description: 'Join a public room (private rooms need an invitation).',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => rooms.joinRoom(ctx, args),
+  }),
+  inviteToRoom: t.field({
+    type: RoomRef,
+    description: 'A member of a private room adds another user to it.',
+    args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => rooms.inviteToRoom(ctx, args),
+  }),
+}));

@@ -1,0 +1,184 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'graphql-ws';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { WebSocket, WebSocketServer } from 'ws';
+import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
+import { isChatError } from '../errors.js';
+import type { Logger } from './logger.js';
+import type { ChatMetrics } from './metrics.js';
+import type { ChatYoga } from './yoga.js';
+
+/** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
+export const WsCloseCode = {
+  /** The access token is missing, bad, expired, or its login was revoked: reconnect with a fresh one. */
+  Forbidden: CloseCode.Forbidden,
+  /** The client read too slowly and its send buffer passed the bound: reconnect and resume with `after`. */
+  SlowConsumer: 1013,
+  /** The server is shutting down: reconnect (to another instance) and resume with `after`. */
+  GoingAway: 1001,
+} as const;
+
+export interface WsTransportOptions {
+  readonly yoga: ChatYoga;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  readonly metrics: ChatMetrics;
+  /** Largest frame accepted; a larger one closes the socket with 1009. @default 65536 */
+  readonly maxPayload?: number;
+  /** Milliseconds between pings; a socket that has not answered by the next ping is dropped. @default 30000 */
+  readonly pingIntervalMs?: number;
+  /** Bytes queued for one socket before it is closed as a slow consumer. @default 1 MiB */
+  readonly maxBufferedBytes?: number;
+  /** Milliseconds a client has to send connection_init. @default 3000 */
+  readonly connectionInitWaitTimeoutMs?: number;
+}
+
+interface SocketExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+  viewer?: Viewer;
+}
+
+export interface WsTransport {
+  /** Hands an HTTP upgrade on /graphql to graphql-ws. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every socket of a login (logout, refresh-token reuse) with 4403. */
+  closeLogin(familyId: string): void;
+  /** Closes every socket with 1001 and stops accepting new ones. */
+  close(): Promise<void>;
+  readonly size: number;
+}
+
+/** GraphQL over WebSocket (graphql-transport-ws), executed through yoga's envelop pipeline. */
+export function createWsTransport(options: WsTransportOptions): WsTransport {
+  const { yoga, tokens, logger, metrics } = options;
+  const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024, handleProtocols });
+  const byLogin = new Map<string, Set<WebSocket>>();
+
+  const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+    connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3000,
+    onConnect: async (ctx) => {
+      const token = bearerToken(ctx.connectionParams?.authorization);
+      const verified = token ? await tokens.verifyAccess(token) : null;
+      if (!verified?.ok) return false; // graphql-ws closes with 4403
+      const { viewer } = verified;
+      const { socket } = ctx.extra;
+      ctx.extra.viewer = viewer;
+      // the socket lives no longer than its token: the client reconnects and refreshes in connectionParams
+      const expiry = setTimeout(
+        () => socket.close(WsCloseCode.Forbidden, 'Forbidden: access token expired'),
+        Math.min(Math.max(0, viewer.expiresAt * 1000 - Date.now()), 2 ** 31 - 1),
+      );
+      let sockets = byLogin.get(viewer.familyId);
+      if (!sockets) byLogin.set(viewer.familyId, (sockets = new Set()));
+      sockets.add(socket);
+      socket.once('close', () => {
+        clearTimeout(expiry);
+        sockets.delete(socket);
+        if (sockets.size === 0 && byLogin.get(viewer.familyId) === sockets) byLogin.delete(viewer.familyId);
+      });
+      return true;
+    },
+    onSubscribe: async (ctx, _id, payload) => {
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        viewer: ctx.extra.viewer ?? null,
+        request: ctx.extra.request,
+        params: payload,
+      } as never);
+      let document;
+      try {
+        document = parse(payload.query);
+      } catch (err) {
+        return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error.')];
+      }
+      const errors = validate(schema, document);
+      if (errors.length > 0) return errors;
+      const args: ExecutionArgs = {
+        schema,
+        document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe },
+      };
+      return args;
+    },
+    execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
+    subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as ExecutionResult,
+    // errors thrown by a subscription's source end that operation only; mask what is not ours
+    onError: (_ctx, _id, _payload, errors) =>
+      errors.map((e) => {
+        const original: unknown = e.originalError;
+        if (!original || isChatError(original) || isChatError(e)) return e.toJSON();
+        logger.error({ err: original }, 'subscription source failed');
+        return new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }).toJSON();
+      }),
+  });
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    metrics.openSockets.inc();
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, pingIntervalMs);
+    socket.on('error', (err) => logger.debug({ err }, 'socket error'));
+
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== WebSocket.OPEN) return resolve();
+            if (socket.bufferedAmount > maxBufferedBytes) {
+              socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
+              return resolve();
+            }
+            socket.send(data, () => resolve());
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', async (data) => {
+            try {
+              await cb(data.toString());
+            } catch (err) {
+              logger.error({ err }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      metrics.openSockets.dec();
+      void closed(code, reason.toString());
+    });
+  });
+
+  return {
+    handleUpgrade(request, socket, head) {
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
+    closeLogin(familyId) {
+      for (const socket of byLogin.get(familyId) ?? []) socket.close(WsCloseCode.Forbidden, 'Forbidden: login revoked');
+    },
+    async close() {
+      for (const socket of wss.clients) socket.close(WsCloseCode.GoingAway, 'Server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    get size() {
+      return wss.clients.size;
+    },
+  };
+}
+
+interface Enveloped {
+  execute(args: ExecutionArgs): unknown;
+  subscribe(args: ExecutionArgs): unknown;
+}

@@ -1,0 +1,89 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { maxDepthPlugin, maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { getIntrospectionQuery, GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { bearerToken, type Viewer } from '../auth/tokens.js';
+import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
+import type { ChatContext, Services } from '../resolvers/context.js';
+import type { Logger } from './logger.js';
+
+/** The contract's bound on document depth, counted through fragments. */
+export const MAX_DEPTH = 10;
+
+/** What a transport hands the context factory: the viewer when it already knows it (graphql-ws). */
+export interface TransportContext {
+  readonly viewer?: Viewer | null;
+}
+
+export type ChatYoga = YogaServerInstance<TransportContext, ChatContext>;
+
+export interface YogaOptions {
+  readonly schema: GraphQLSchema;
+  readonly services: Services;
+  readonly logger: Logger;
+  readonly production: boolean;
+}
+
+/**
+ * The one envelop pipeline: HTTP, SSE and graphql-ws all run through it, so they share the
+ * schema, the context, the limits and the error masking.
+ */
+export function createChatYoga({ schema, services, logger, production }: YogaOptions): ChatYoga {
+  return createYoga<TransportContext, ChatContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: production ? false : { title: 'GraphQL chat', subscriptionsProtocol: 'WS' },
+    logging: false,
+    batching: false,
+    context: async (initial) => {
+      if (initial.viewer !== undefined) return { services, viewer: initial.viewer };
+      const token = bearerToken(initial.request.headers.get('authorization'));
+      if (!token) return { services, viewer: null };
+      const verified = await services.tokens.verifyAccess(token);
+      return { services, viewer: verified.ok ? verified.viewer : null, tokenProblem: verified.ok ? undefined : verified.reason };
+    },
+    maskedErrors: {
+      maskError: (error) => {
+        if (error instanceof GraphQLError) {
+          const original = error.originalError;
+          if (!original || original instanceof GraphQLError) return error;
+          if (original instanceof BackendUnavailableError) {
+            logger.warn({ err: original, path: error.path }, 'backend unavailable');
+            return located(serviceUnavailable(), error);
+          }
+        }
+        logger.error({ err: error }, 'unexpected error');
+        const masked = new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        return error instanceof GraphQLError ? located(masked, error) : masked;
+      },
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true },
+        maxAliases: { n: 15 },
+        maxDirectives: { n: 50 },
+        maxTokens: { n: 1000 },
+        costLimit: { maxCost: 5000 },
+        blockFieldSuggestion: { enabled: production },
+      }),
+      // introspection may go as deep as graphql-js's standard query (GraphiQL, codegen) and no deeper
+      maxDepthPlugin({ n: standardIntrospectionDepth(schema), ignoreIntrospection: false, flattenFragments: true }),
+    ],
+  });
+}
+
+function located(error: GraphQLError, at: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: at.nodes, path: at.path, extensions: error.extensions });
+}
+
+/** The depth graphql-armor counts for getIntrospectionQuery() with every option on. */
+function standardIntrospectionDepth(schema: GraphQLSchema): number {
+  const query = parse(
+    getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+  );
+  for (let n = MAX_DEPTH; n < 64; n++) {
+    if (validate(schema, query, [maxDepthRule({ n, flattenFragments: true })]).length === 0) return n;
+  }
+  return 64;
+}

@@ -1,0 +1,75 @@
+/** Persistence of users, rooms and logins. Two implementations: memory and Redis. */
+
+export interface UserRecord {
+  readonly id: string;
+  /** Lower-case, validated. */
+  readonly username: string;
+  /** Self-describing scrypt hash (see src/auth/passwords.ts). */
+  readonly passwordHash: string;
+  readonly createdAt: string;
+}
+
+export interface RoomRecord {
+  readonly name: string;
+  readonly private: boolean;
+  /** User id of the creator, or '' for rooms the server made (default rooms). */
+  readonly createdBy: string;
+  readonly createdAt: string;
+}
+
+/** One refresh token of a login (family). Only a hash of its secret is kept. */
+export interface RefreshTokenRecord {
+  readonly id: string;
+  readonly familyId: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly secretHash: string;
+  /** Unix milliseconds. */
+  readonly expiresAt: number;
+}
+
+export type RotateResult =
+  /** The presented token was live: it is now used, and `next` is stored in its family. */
+  | { readonly status: 'rotated'; readonly userId: string; readonly username: string; readonly familyId: string }
+  /** The presented token had been used before: its whole family is deleted. */
+  | { readonly status: 'reused'; readonly familyId: string }
+  /** Unknown id, wrong secret, expired token or revoked family. */
+  | { readonly status: 'invalid' };
+
+export interface UserStore {
+  /** False when the username is taken. */
+  createUser(user: UserRecord): Promise<boolean>;
+  findUser(username: string): Promise<UserRecord | null>;
+}
+
+export interface RoomStore {
+  /** Creates the room with `memberIds` as its members; false when the name is taken. */
+  createRoom(room: RoomRecord, memberIds: readonly string[]): Promise<boolean>;
+  /** Creates the room unless it exists; returns the stored one either way. */
+  ensureRoom(room: RoomRecord, memberIds: readonly string[]): Promise<RoomRecord>;
+  findRoom(name: string): Promise<RoomRecord | null>;
+  /** Idempotent. Also lists the room among the user's rooms. */
+  addMember(room: string, userId: string): Promise<void>;
+  isMember(room: string, userId: string): Promise<boolean>;
+  publicRooms(): Promise<RoomRecord[]>;
+  /** Rooms the user created, joined or was invited to. */
+  roomsOf(userId: string): Promise<RoomRecord[]>;
+}
+
+export interface RefreshTokenStore {
+  /** Stores the first token of a new family (a new login). */
+  createFamily(token: RefreshTokenRecord, ttlSeconds: number): Promise<void>;
+  /**
+   * Atomically: when `id` is live with `secretHash` and unused, marks it used and stores `next`
+   * in the same family; when it was used already, deletes the family (reuse detection).
+   */
+  rotate(id: string, secretHash: string, next: Omit<RefreshTokenRecord, 'familyId' | 'userId' | 'username'>, ttlSeconds: number): Promise<RotateResult>;
+  /** Deletes the family of token `id` when `secretHash` matches; false when nothing was revoked. */
+  revokeFamilyOf(id: string, secretHash: string): Promise<{ familyId: string; userId: string } | null>;
+}
+
+export interface Store extends UserStore, RoomStore, RefreshTokenStore {
+  /** True while the backend answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

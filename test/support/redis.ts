@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './net.js';
+
+const HOW_TO_GET_REDIS =
+  'Tests need Redis 7: set REDIS_URL, run one on 127.0.0.1:6379, or put redis-server on PATH (Debian: apt-get install redis-server).';
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** REDIS_URL, else 127.0.0.1:6379, else a redis-server from PATH on a free port; else fails saying how to get Redis. */
+export async function ensureRedisUrl(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const candidates = [process.env.REDIS_URL, 'redis://127.0.0.1:6379'].filter((u): u is string => !!u);
+  for (const url of candidates) if (await answers(url)) return { url, stop: async () => {} };
+  try {
+    const server = await startRedisServer();
+    return { url: server.url, stop: server.stop };
+  } catch (err) {
+    throw new Error(`${HOW_TO_GET_REDIS} (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+  /** Starts it again on the same port (after stop). */
+  restart(): Promise<void>;
+}
+
+/** A private redis-server on a free port, for tests that stop, hang or restart Redis (never the shared one). */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('spawn', () => resolve());
+    });
+    await waitFor(() => answers(url), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+  };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await launch();
+  return {
+    url,
+    port,
+    get process() {
+      return child;
+    },
+    stop,
+    async restart() {
+      await stop();
+      await launch();
+    },
+  };
+}
+
+/** A random key prefix for one test run; `cleanup` deletes every key under it. */
+export function testPrefix(): { prefix: string; cleanup: (url: string) => Promise<void> } {
+  const prefix = `test:${randomBytes(6).toString('hex')}:`;
+  return {
+    prefix,
+    async cleanup(url) {
+      const client = new Redis(url);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length) await client.unlink(...keys);
+        } while (cursor !== '0');
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}
