@@ -1,4 +1,4 @@
-import { cleanEnv, makeValidator, num, port, str, url } from 'envalid';
+import { cleanEnv, makeValidator, num, str, url } from 'envalid';
 
 /** `COUNT/SECONDS`, or null when the limit is turned off with `0`. */
 export interface RateLimit {
@@ -47,8 +47,9 @@ export interface Config {
   readonly shutdownTimeout: number;
 }
 
-const rateLimit = makeValidator<RateLimit | null>((input) => {
-  if (input.trim() === '0') return null;
+// envalid treats a null result as missing, so "off" travels as false until loadConfig maps it
+const rateLimit = makeValidator<RateLimit | false>((input) => {
+  if (input.trim() === '0') return false;
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(input);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error('expected COUNT/SECONDS (e.g. 30/10) or 0');
   return { count: Number(m[1]), seconds: Number(m[2]) };
@@ -68,6 +69,12 @@ const roomList = makeValidator<string[]>((input) => {
   return names;
 });
 
+// envalid's port() refuses 0, which tests use to get a free port
+const portNumber = makeValidator<number>((input) => {
+  if (!/^\s*\d{1,5}\s*$/.test(input) || Number(input) > 65535) throw new Error('expected a port number (0-65535)');
+  return Number(input);
+});
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Thrown for a malformed environment; its message is one line naming the variable. */
@@ -84,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     env,
     {
       NODE_ENV: str({ default: 'development' }),
-      PORT: port({ default: 4000 }),
+      PORT: portNumber({ default: 4000 }),
       HOST: str({ default: '0.0.0.0' }),
       REDIS_URL: url({ default: undefined }),
       REDIS_KEY_PREFIX: str({ default: 'chat:' }),
@@ -130,8 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     jwtSecretGenerated,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
-    messageRateLimit: e.MESSAGE_RATE_LIMIT,
-    loginRateLimit: e.LOGIN_RATE_LIMIT,
+    messageRateLimit: e.MESSAGE_RATE_LIMIT || null,
+    loginRateLimit: e.LOGIN_RATE_LIMIT || null,
     defaultRooms: Object.freeze([...e.DEFAULT_ROOMS]),
     historyLimit: e.HISTORY_LIMIT,
     historyTtl: e.HISTORY_TTL,
@@ -150,7 +157,6 @@ function oneLineReporter({ errors }: { errors: Partial<Record<string, Error>> })
 }
 
 function describe(name: string): string {
-  if (name === 'PORT') return 'expected a port number (0-65535)';
   if (name === 'REDIS_URL') return 'expected a redis:// URL';
   if (name === 'LOG_LEVEL') return `expected one of ${LOG_LEVELS.join(', ')}`;
   if (name === 'SHUTDOWN_TIMEOUT') return 'expected a number of seconds';

@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { maxDepthPlugin, maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { getIntrospectionQuery, GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
@@ -9,6 +9,11 @@ import type { Logger } from './logger.js';
 
 /** The contract's bound on document depth, counted through fragments. */
 export const MAX_DEPTH = 10;
+/**
+ * The depth graphql-armor counts for graphql-js's getIntrospectionQuery() (GraphiQL, codegen):
+ * introspection may go that deep and no deeper. test/limits.test.ts checks both sides.
+ */
+export const INTROSPECTION_MAX_DEPTH = 15;
 
 /** What a transport hands the context factory: the viewer when it already knows it (graphql-ws). */
 export interface TransportContext {
@@ -33,7 +38,8 @@ export function createChatYoga({ schema, services, logger, production }: YogaOpt
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: production ? false : { title: 'GraphQL chat', subscriptionsProtocol: 'WS' },
+    // GraphiQL's subscriptions go over SSE, which carries the Headers tab (Authorization) as it is
+    graphiql: production ? false : { title: 'GraphQL chat', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     logging: false,
     batching: false,
     context: async (initial) => {
@@ -64,26 +70,35 @@ export function createChatYoga({ schema, services, logger, production }: YogaOpt
         maxAliases: { n: 15 },
         maxDirectives: { n: 50 },
         maxTokens: { n: 1000 },
-        costLimit: { maxCost: 5000 },
+        costLimit: { maxCost: 5000, flattenFragments: true },
         blockFieldSuggestion: { enabled: production },
       }),
       // introspection may go as deep as graphql-js's standard query (GraphiQL, codegen) and no deeper
-      maxDepthPlugin({ n: standardIntrospectionDepth(schema), ignoreIntrospection: false, flattenFragments: true }),
+      maxDepthPlugin({ n: INTROSPECTION_MAX_DEPTH, ignoreIntrospection: false, flattenFragments: true }),
     ],
   });
 }
 
-function located(error: GraphQLError, at: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, { nodes: at.nodes, path: at.path, extensions: error.extensions });
+const GRAPHIQL_DEFAULT_QUERY = `# 1. Run Register (or Login), copy accessToken into Headers as
+#    {"Authorization": "Bearer <accessToken>"}
+# 2. Run General in this tab, and SendHello in another one.
+mutation Register {
+  register(username: "alice", password: "correct horse") {
+    accessToken
+    refreshToken
+    user { id username }
+  }
 }
 
-/** The depth graphql-armor counts for getIntrospectionQuery() with every option on. */
-function standardIntrospectionDepth(schema: GraphQLSchema): number {
-  const query = parse(
-    getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
-  );
-  for (let n = MAX_DEPTH; n < 64; n++) {
-    if (validate(schema, query, [maxDepthRule({ n, flattenFragments: true })]).length === 0) return n;
-  }
-  return 64;
+subscription General {
+  messageAdded(room: "general") { id text createdAt author { username } }
+}
+
+mutation SendHello {
+  sendMessage(room: "general", text: "hello") { id }
+}
+`;
+
+function located(error: GraphQLError, at: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: at.nodes, path: at.path, extensions: error.extensions });
 }

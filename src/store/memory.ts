@@ -26,6 +26,12 @@ export function createMemoryStore(now: () => number = Date.now): Store {
     if (f && f.expiresAt <= now()) families.delete(familyId);
     return f && f.expiresAt > now() ? f : undefined;
   };
+  let logins = 0;
+  // expired tokens would otherwise stay forever: sweep now and then, amortised over logins
+  const sweep = () => {
+    const t = now();
+    for (const [id, token] of tokens) if (token.expiresAt <= t || !liveFamily(token.familyId)) tokens.delete(id);
+  };
   const deleteFamily = (familyId: string) => {
     families.delete(familyId);
     for (const [id, t] of tokens) if (t.familyId === familyId) tokens.delete(id);
@@ -69,6 +75,7 @@ export function createMemoryStore(now: () => number = Date.now): Store {
       return [...(userRooms.get(userId) ?? [])].flatMap((n) => rooms.get(n) ?? []);
     },
     async createFamily(token, ttlSeconds) {
+      if (++logins % 1000 === 0) sweep();
       families.set(token.familyId, { userId: token.userId, expiresAt: now() + ttlSeconds * 1000 });
       tokens.set(token.id, { ...token, used: false });
     },
