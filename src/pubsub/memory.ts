@@ -1,3 +1,4 @@
+import { BackendUnavailableError } from '../errors.js';
 import { compareIds, formatId, nextId, parseId, type StreamId } from './ids.js';
 import { channelOf } from './topics.js';
 import type { Engine, Listener, StoredMessage } from './types.js';
@@ -58,6 +59,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   return {
     kind: 'memory',
     async append(room, draft, opts = {}) {
+      // same rule as the Redis script: work that arrives after its deadline is refused, not done
+      if (opts.deadline !== undefined && now() > opts.deadline) throw new BackendUnavailableError('append refused: it arrived after its deadline');
       let log = logs.get(room);
       if (!log) logs.set(room, (log = { last: null, entries: [], ids: [] }));
       const t = now();

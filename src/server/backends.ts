@@ -15,7 +15,7 @@ export interface Backends {
 
 /** The embedded in-memory backends when REDIS_URL is unset; Redis-backed ones shared by every instance otherwise. */
 export async function createBackends(config: Config): Promise<Backends> {
-  const limitsConfig = { message: config.messageRateLimit, login: config.loginRateLimit };
+  const limitsConfig = { message: config.messageRateLimit, login: config.loginRateLimit, loginIp: config.loginIpRateLimit };
   if (!config.redisUrl) {
     const store = createMemoryStore();
     const engine = createMemoryEngine({ historyLimit: config.historyLimit, historyTtl: config.historyTtl });
@@ -31,13 +31,21 @@ export async function createBackends(config: Config): Promise<Backends> {
     };
   }
   // loaded only in Redis mode, so the embedded default never touches ioredis
-  const [{ createRedisClient }, { createRedisStore }, { createRedisEngine }] = await Promise.all([
+  const [{ createRedisClient, waitUntilReady }, { createRedisStore }, { createRedisEngine }] = await Promise.all([
     import('../store/redis-client.js'),
     import('../store/redis.js'),
     import('../pubsub/redis.js'),
   ]);
   const client = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'chat' });
   const subscriber = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'chat-sub' });
+  // the offline queue is off (commands during an outage fail fast), so wait for the first connection
+  try {
+    await Promise.all([waitUntilReady(client, 10_000), waitUntilReady(subscriber, 10_000)]);
+  } catch (err) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw new Error(`Redis at REDIS_URL did not answer within 10 s (${err instanceof Error ? err.message : String(err)})`);
+  }
   const keyPrefix = config.redisKeyPrefix;
   const store = createRedisStore({ client, keyPrefix });
   const engine = createRedisEngine({ client, subscriber, keyPrefix, historyLimit: config.historyLimit, historyTtl: config.historyTtl });

@@ -1,4 +1,4 @@
-import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -52,7 +52,7 @@ export function wsClient(wsUrl: string, token: string | (() => string | Promise<
 
 /** Collects a subscription's results; `next(n)` waits until n have arrived. */
 export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}) {
-  const results: ExecutionResult<T>[] = [];
+  const results: FormattedExecutionResult<T, unknown>[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   let error: unknown = null;
   let completed = false;

@@ -1,0 +1,364 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BackendUnavailableError } from '../src/errors.js';
+import { compareIdStrings, parseId } from '../src/pubsub/ids.js';
+import { createMemoryEngine } from '../src/pubsub/memory.js';
+import { createRedisEngine, ISO_FROM_MS_LUA } from '../src/pubsub/redis.js';
+import type { Engine, RangeQuery, StoredMessage, Topic } from '../src/pubsub/types.js';
+import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
+import { waitFor } from './support/net.js';
+import { testPrefix } from './support/redis.js';
+
+interface EngineSettings {
+  readonly historyLimit?: number;
+  readonly historyTtl?: number;
+  readonly now?: () => number;
+}
+
+/** Makes engines; with Redis each on its own connections, all sharing one key prefix (as instances of one deployment do). */
+interface EngineFactory {
+  readonly name: string;
+  /** Redis trims approximately (MAXLEN ~), the memory engine exactly. */
+  readonly exactCap: boolean;
+  setup(): Promise<void>;
+  make(settings?: EngineSettings): Promise<Engine>;
+  /** Another instance seeing the same data: a second engine on its own connections, or for memory the same one. */
+  peer(of: Engine): Promise<Engine>;
+  dispose(): Promise<void>;
+}
+
+const memoryFactory = (): EngineFactory => ({
+  name: 'memory',
+  exactCap: true,
+  async setup() {},
+  async make(settings = {}) {
+    return createMemoryEngine(settings);
+  },
+  async peer(of) {
+    return of;
+  },
+  async dispose() {},
+});
+
+const redisFactory = (): EngineFactory => {
+  const { prefix, cleanup } = testPrefix();
+  const made: Engine[] = [];
+  let url = '';
+  const make = async (settings: EngineSettings = {}) => {
+    const client = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-contract' });
+    const subscriber = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-contract-sub' });
+    await Promise.all([waitUntilReady(client, 5000), waitUntilReady(subscriber, 5000)]);
+    const engine = createRedisEngine({
+      client,
+      subscriber,
+      keyPrefix: prefix,
+      historyLimit: settings.historyLimit ?? 1000,
+      historyTtl: settings.historyTtl ?? 604_800,
+      ...(settings.now ? { now: settings.now } : {}),
+    });
+    made.push(engine);
+    return engine;
+  };
+  return {
+    name: 'redis',
+    exactCap: false,
+    async setup() {
+      url = inject('redisUrl');
+    },
+    make,
+    peer: () => make(),
+    async dispose() {
+      try {
+        await Promise.all(made.map((e) => e.close()));
+      } finally {
+        await cleanup(url);
+      }
+    },
+  };
+};
+
+const roomName = () => `room-${randomUUID().slice(0, 12)}`;
+const draft = (text: string, authorId = 'author-1') => ({ text, authorId, authorName: 'alice' });
+
+/** Subscribes and collects what arrives. */
+async function collect(engine: Engine, topic: Topic) {
+  const received: StoredMessage[] = [];
+  const subscription = await engine.subscribe(topic, (m) => received.push(m));
+  return { received, subscription };
+}
+
+/** What a range query must return, computed from every message of the room (oldest first). */
+function expectedRange(all: StoredMessage[], q: RangeQuery): StoredMessage[] {
+  const inRange = all.filter(
+    (m) => (q.after === undefined || compareIdStrings(m.id, q.after) > 0) && (q.before === undefined || compareIdStrings(m.id, q.before) < 0),
+  );
+  return q.from === 'oldest' ? inRange.slice(0, q.limit) : inRange.slice(Math.max(0, inRange.length - q.limit));
+}
+
+function engineContract(factory: EngineFactory) {
+  let engine: Engine;
+  beforeAll(async () => {
+    await factory.setup();
+    engine = await factory.make();
+  });
+  afterAll(() => factory.dispose());
+
+  describe('append and range', () => {
+    it('an appended message comes back with an id <ms>-<seq> and an ISO createdAt of that millisecond', async () => {
+      const room = roomName();
+      const before = Date.now();
+      const m = await engine.append(room, draft('hello'));
+      expect(m).toMatchObject({ room, text: 'hello', authorId: 'author-1', authorName: 'alice' });
+      expect(m.id).toMatch(/^\d+-\d+$/);
+      expect(m.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(new Date(m.createdAt).getTime()).toBe(Number(parseId(m.id)!.ms));
+      expect(Math.abs(new Date(m.createdAt).getTime() - before)).toBeLessThan(5000);
+      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+    });
+
+    it('ids strictly increase under 200 concurrent appends, and the log holds them in id order', async () => {
+      const room = roomName();
+      const { received } = await collect(engine, { kind: 'room', room });
+      const appended = await Promise.all(Array.from({ length: 200 }, (_, i) => engine.append(room, draft(`m${i}`))));
+      const ids = appended.map((m) => m.id);
+      expect(new Set(ids).size).toBe(200);
+      const sorted = [...appended].sort((a, b) => compareIdStrings(a.id, b.id));
+      const log = await engine.range(room, { limit: 1000, from: 'oldest' });
+      expect(log).toEqual(sorted);
+      for (let i = 1; i < log.length; i++) expect(compareIdStrings(log[i - 1]!.id, log[i]!.id)).toBeLessThan(0);
+      await waitFor(() => received.length === 200, { timeoutMs: 5000, what: '200 deliveries' });
+      // delivery order is log order
+      expect(received.map((m) => m.id)).toEqual(log.map((m) => m.id));
+    });
+
+    it('range honours after, before, limit and from for issued ids and ids never issued', async () => {
+      const room = roomName();
+      const all: StoredMessage[] = [];
+      for (let i = 0; i < 12; i++) {
+        all.push(await engine.append(room, draft(`r${i}`)));
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 3)); // some ids share a millisecond, some do not
+      }
+      const first = parseId(all[0]!.id)!;
+      const last = parseId(all[11]!.id)!;
+      const cursors: (string | undefined)[] = [
+        undefined,
+        '0-0',
+        '0-1',
+        '99999999999999-0',
+        '18446744073709551615-18446744073709551615',
+        `${first.ms - 1n}-18446744073709551615`,
+        `${first.ms}-${first.seq + 100n}`,
+        `${last.ms}-${last.seq + 1n}`,
+        ...all.filter((_, i) => i % 3 === 1).map((m) => m.id),
+      ];
+      for (const after of cursors)
+        for (const before of cursors)
+          for (const limit of [1, 3, 100])
+            for (const from of ['oldest', 'newest'] as const) {
+              const q: RangeQuery = { limit, from, ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) };
+              expect(await engine.range(room, q), JSON.stringify(q)).toEqual(expectedRange(all, q));
+            }
+    });
+
+    it('range of a room without messages is empty', async () => {
+      expect(await engine.range(roomName(), { limit: 10, from: 'newest' })).toEqual([]);
+    });
+
+    it('a room keeps at least historyLimit messages, the newest ones, and drops older ones', async () => {
+      const capped = await factory.make({ historyLimit: 5 });
+      const room = roomName();
+      const appended: StoredMessage[] = [];
+      for (let i = 0; i < 300; i++) appended.push(await capped.append(room, draft(`c${i}`)));
+      const kept = await capped.range(room, { limit: 1000, from: 'oldest' });
+      // Redis trims with MAXLEN ~ (whole stream nodes, ~100 entries each): at least the limit, the
+      // newest, in order; the memory engine trims exactly
+      if (factory.exactCap) expect(kept).toHaveLength(5);
+      expect(kept.length).toBeGreaterThanOrEqual(5);
+      expect(kept.length).toBeLessThan(300);
+      expect(kept).toEqual(appended.slice(appended.length - kept.length));
+    });
+
+    it('messages older than historyTtl are not returned', async () => {
+      let clock = Date.now();
+      const aged = await factory.make({ historyTtl: 60, now: () => clock });
+      const room = roomName();
+      const m = await aged.append(room, draft('old'));
+      expect(await aged.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+      clock += 70_000;
+      expect(await aged.range(room, { limit: 10, from: 'oldest' })).toEqual([]);
+      expect(await aged.range(room, { limit: 10, from: 'newest', before: '99999999999999-0' })).toEqual([]);
+    });
+
+    it('an append whose deadline has passed is refused and leaves the log unchanged', async () => {
+      const room = roomName();
+      const kept = await engine.append(room, draft('kept'));
+      const { received } = await collect(engine, { kind: 'room', room });
+      await expect(engine.append(room, draft('late'), { deadline: Date.now() - 1000 })).rejects.toBeInstanceOf(BackendUnavailableError);
+      const after = await engine.append(room, draft('after'));
+      await waitFor(() => received.length === 1, { timeoutMs: 3000, what: 'the message after' });
+      expect(received).toEqual([after]);
+      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([kept, after]);
+    });
+
+    it('an append within its deadline succeeds', async () => {
+      const room = roomName();
+      const m = await engine.append(room, draft('in time'), { deadline: Date.now() + 5000 });
+      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+    });
+  });
+
+  describe('live delivery', () => {
+    it('a subscriber receives appends in order, equal to what append returned and range reads', async () => {
+      const room = roomName();
+      const { received } = await collect(engine, { kind: 'room', room });
+      const appended: StoredMessage[] = [];
+      for (let i = 0; i < 20; i++) appended.push(await engine.append(room, draft(`live ${i} ✓ "quoted" \\ / \u0001`)));
+      await waitFor(() => received.length === 20, { timeoutMs: 5000, what: '20 deliveries' });
+      expect(received).toEqual(appended);
+      expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual(appended);
+    });
+
+    it('a message appended right after subscribe resolves is never missed', async () => {
+      for (let i = 0; i < 50; i++) {
+        const room = roomName();
+        const { received, subscription } = await collect(engine, { kind: 'room', room });
+        const m = await engine.append(room, draft(`race ${i}`));
+        await waitFor(() => received.length === 1, { timeoutMs: 3000, what: `delivery in round ${i}` });
+        expect(received).toEqual([m]);
+        await subscription.unsubscribe();
+      }
+    });
+
+    it('a message appended from another instance right after subscribe resolves is never missed', async () => {
+      const other = await factory.peer(engine);
+      for (let i = 0; i < 20; i++) {
+        const room = roomName();
+        const { received, subscription } = await collect(engine, { kind: 'room', room });
+        const m = await other.append(room, draft(`cross race ${i}`));
+        await waitFor(() => received.length === 1, { timeoutMs: 3000, what: `delivery in round ${i}` });
+        expect(received).toEqual([m]);
+        await subscription.unsubscribe();
+      }
+    });
+
+    it('every listener of a channel receives the same message object', async () => {
+      const room = roomName();
+      const a = await collect(engine, { kind: 'room', room });
+      const b = await collect(engine, { kind: 'room', room });
+      await engine.append(room, draft('shared'));
+      await waitFor(() => a.received.length === 1 && b.received.length === 1, { timeoutMs: 3000, what: 'both deliveries' });
+      expect(a.received[0]).toBe(b.received[0]);
+    });
+
+    it('a throwing listener does not keep the message from the others', async () => {
+      const room = roomName();
+      await engine.subscribe({ kind: 'room', room }, () => {
+        throw new Error('faulty listener');
+      });
+      const { received } = await collect(engine, { kind: 'room', room });
+      const m = await engine.append(room, draft('despite'));
+      await waitFor(() => received.length === 1, { timeoutMs: 3000, what: 'delivery' });
+      expect(received).toEqual([m]);
+    });
+
+    it('notified users receive the message on their own topic, others do not', async () => {
+      const room = roomName();
+      const [u1, u2, bystander] = [randomUUID(), randomUUID(), randomUUID()];
+      const a = await collect(engine, { kind: 'user', userId: u1 });
+      const b = await collect(engine, { kind: 'user', userId: u2 });
+      const c = await collect(engine, { kind: 'user', userId: bystander });
+      const r = await collect(engine, { kind: 'room', room });
+      const m = await engine.append(room, draft('direct'), { notifyUsers: [u1, u2] });
+      await waitFor(() => a.received.length === 1 && b.received.length === 1 && r.received.length === 1, { timeoutMs: 3000, what: 'deliveries' });
+      expect(a.received).toEqual([m]);
+      expect(b.received).toEqual([m]);
+      expect(r.received).toEqual([m]);
+      // a later room message proves the bystander's channel had its chance
+      await engine.append(room, draft('plain'));
+      await waitFor(() => r.received.length === 2, { timeoutMs: 3000, what: 'second delivery' });
+      expect(c.received).toEqual([]);
+      expect(a.received).toHaveLength(1);
+    });
+
+    it('unsubscribe stops delivery to that listener only, is idempotent, and the channel can be subscribed again', async () => {
+      const room = roomName();
+      const a = await collect(engine, { kind: 'room', room });
+      const b = await collect(engine, { kind: 'room', room });
+      await a.subscription.unsubscribe();
+      await a.subscription.unsubscribe();
+      const m1 = await engine.append(room, draft('one'));
+      await waitFor(() => b.received.length === 1, { timeoutMs: 3000, what: 'delivery to b' });
+      expect(a.received).toEqual([]);
+      expect(b.received).toEqual([m1]);
+      await b.subscription.unsubscribe();
+      await engine.append(room, draft('nobody listens'));
+      const c = await collect(engine, { kind: 'room', room });
+      const m3 = await engine.append(room, draft('three'));
+      await waitFor(() => c.received.length === 1, { timeoutMs: 3000, what: 'delivery to c' });
+      expect(c.received).toEqual([m3]);
+      expect(b.received).toEqual([m1]);
+    });
+
+    it('two instances see each other’s appends in the same order with the same ids', async () => {
+      const other = await factory.peer(engine);
+      const room = roomName();
+      const here = await collect(engine, { kind: 'room', room });
+      const there = await collect(other, { kind: 'room', room });
+      const appended = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? engine : other).append(room, draft(`x${i}`, i % 2 === 0 ? 'here' : 'there'))),
+      );
+      await waitFor(() => here.received.length === 40 && there.received.length === 40, { timeoutMs: 5000, what: '40 deliveries on both' });
+      const log = await other.range(room, { limit: 100, from: 'oldest' });
+      expect(here.received).toEqual(log);
+      expect(there.received).toEqual(log);
+      expect([...appended].sort((a, b) => compareIdStrings(a.id, b.id))).toEqual(log);
+      expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual(log);
+    });
+  });
+
+  it('an engine answers ping', async () => {
+    expect(await engine.ping()).toBe(true);
+  });
+}
+
+describe.each([memoryFactory(), redisFactory()])('engine contract: $name', (factory) => engineContract(factory));
+
+describe('redis engine internals', () => {
+  const url = inject('redisUrl');
+  const { prefix, cleanup } = testPrefix();
+  const client = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals' });
+  afterAll(async () => {
+    client.disconnect();
+    await cleanup(url);
+  });
+
+  it('the script writes createdAt exactly as Date#toISOString does', async () => {
+    await waitUntilReady(client, 5000);
+    const samples = [0, 1, 999, 86_399_999, 86_400_000, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, 1_735_689_599_999, 253_402_300_799_999];
+    for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 253_402_300_799_999));
+    const lua = `${ISO_FROM_MS_LUA}\nlocal out = {}\nfor i = 1, #ARGV do out[i] = iso_from_ms(tonumber(ARGV[i])) end\nreturn out`;
+    const got = (await client.eval(lua, 0, ...samples.map(String))) as string[];
+    expect(got).toEqual(samples.map((ms) => new Date(ms).toISOString()));
+  });
+
+  it('a room log is a stream under <prefix>room:{name}:log and its message is published on <prefix>room:{name}', async () => {
+    const subscriber = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals-sub' });
+    const appender = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals-app' });
+    await Promise.all([waitUntilReady(subscriber, 5000), waitUntilReady(appender, 5000)]);
+    const engine = createRedisEngine({ client: appender, subscriber, keyPrefix: prefix, historyLimit: 100, historyTtl: 3600 });
+    const room = roomName();
+    const raw = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals-raw' });
+    await waitUntilReady(raw, 5000);
+    const seen: string[] = [];
+    raw.on('message', (_channel: string, message: string) => seen.push(message));
+    await raw.subscribe(`${prefix}room:{${room}}`);
+    const m = await engine.append(room, draft('layout'));
+    expect(await client.type(`${prefix}room:{${room}}:log`)).toBe('stream');
+    expect(await client.pttl(`${prefix}room:{${room}}:log`)).toBeGreaterThan(0);
+    await waitFor(() => seen.length === 1, { timeoutMs: 3000, what: 'raw publish' });
+    expect(JSON.parse(seen[0]!)).toEqual(m);
+    raw.disconnect();
+    await engine.close();
+    expect(subscriber.status).toBe('end');
+  });
+});
