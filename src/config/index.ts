@@ -1,3 +1,4 @@
+import proxyAddr from 'proxy-addr';
 import { cleanEnv, makeValidator, num, str, url } from 'envalid';
 
 /** `COUNT/SECONDS`, or null when the limit is turned off with `0`. */
@@ -45,6 +46,22 @@ export interface Config {
   readonly wsPingInterval: number;
   /** Seconds SIGTERM waits for in-flight work before exiting. @default 10 */
   readonly shutdownTimeout: number;
+  /** Failed logins per client address per window; null = off. @default 50/60 */
+  readonly loginIpRateLimit: RateLimit | null;
+  /**
+   * Proxies whose X-Forwarded-For is believed (proxy-addr syntax: `loopback`, `10.0.0.0/8`, an address).
+   * @default [] (the socket's address is the client's)
+   */
+  readonly trustedProxies: readonly string[];
+  /**
+   * Origins whose browsers may open a WebSocket. Empty: only clients without Origin (non-browser)
+   * and same-origin pages; `*`: any. @default []
+   */
+  readonly allowedOrigins: readonly string[];
+  /** Active subscriptions one socket may hold. @default 100 */
+  readonly wsMaxSubscriptions: number;
+  /** Bytes waiting to be sent to one socket before it is closed as a slow consumer. @default 1048576 */
+  readonly wsMaxBacklogBytes: number;
 }
 
 // envalid treats a null result as missing, so "off" travels as false until loadConfig maps it
@@ -68,6 +85,8 @@ const roomList = makeValidator<string[]>((input) => {
   }
   return names;
 });
+
+const list = makeValidator<string[]>((input) => input.split(',').map((s) => s.trim()).filter(Boolean));
 
 // envalid's port() refuses 0, which tests use to get a free port
 const portNumber = makeValidator<number>((input) => {
@@ -108,11 +127,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       MAX_CONCURRENT_HASHES: positiveInt(1)({ default: 4 }),
       WS_PING_INTERVAL: positiveInt(1)({ default: 30 }),
       SHUTDOWN_TIMEOUT: num({ default: 10 }),
+      LOGIN_IP_RATE_LIMIT: rateLimit({ default: { count: 50, seconds: 60 } }),
+      TRUSTED_PROXIES: list({ default: [] }),
+      ALLOWED_ORIGINS: list({ default: [] }),
+      WS_MAX_SUBSCRIPTIONS: positiveInt(1)({ default: 100 }),
+      WS_MAX_BACKLOG: positiveInt(1024)({ default: 1024 * 1024 }),
     },
     { reporter: oneLineReporter },
   );
   if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
     throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
+  }
+  try {
+    proxyAddr.compile([...e.TRUSTED_PROXIES]);
+  } catch {
+    throw new ConfigError('TRUSTED_PROXIES: expected addresses, CIDR ranges or loopback/linklocal/uniquelocal, comma-separated');
+  }
+  for (const origin of e.ALLOWED_ORIGINS) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`ALLOWED_ORIGINS: "${origin}" is not an origin like https://app.example.com (or *)`);
+    }
   }
   if (e.SHUTDOWN_TIMEOUT <= 0) throw new ConfigError('SHUTDOWN_TIMEOUT: expected a positive number of seconds');
   const production = e.NODE_ENV === 'production';
@@ -146,6 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     maxConcurrentHashes: e.MAX_CONCURRENT_HASHES,
     wsPingInterval: e.WS_PING_INTERVAL,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+    loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT || null,
+    trustedProxies: Object.freeze([...e.TRUSTED_PROXIES]),
+    allowedOrigins: Object.freeze([...e.ALLOWED_ORIGINS]),
+    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+    wsMaxBacklogBytes: e.WS_MAX_BACKLOG,
   });
 }
 

@@ -11,14 +11,16 @@ export interface RateLimits {
    * Counts a login attempt for `username` before the password is checked, so parallel attempts
    * (aliases in one document) cannot slip past the limit; refused once failures reached it.
    */
-  beginLogin(username: string): Promise<number>;
+  beginLogin(username: string, clientAddress: string | null): Promise<number>;
   /** The attempt succeeded: it does not count as a failure. */
-  loginSucceeded(username: string): Promise<void>;
+  loginSucceeded(username: string, clientAddress: string | null): Promise<void>;
 }
 
 export interface RateLimitOptions {
   readonly message: RateLimit | null;
   readonly login: RateLimit | null;
+  /** Failed logins per client address (behind a trusted proxy, the forwarded one). */
+  readonly loginIp?: RateLimit | null;
   /** Shared counters across instances when given; else per process. */
   readonly redis?: { readonly client: Redis; readonly keyPrefix: string };
 }
@@ -39,29 +41,26 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   };
   const message = make(options.message, 'msg');
   const login = make(options.login, 'login');
+  const loginIp = make(options.loginIp ?? null, 'login-ip');
+  const consume = async (limiter: RateLimiterAbstract | null, key: string | null) => {
+    if (!limiter || key === null) return 0;
+    try {
+      await limiter.consume(key);
+      return 0;
+    } catch (res) {
+      return retryAfter(res);
+    }
+  };
 
   return {
-    async consumeMessage(userId) {
-      if (!message) return 0;
-      try {
-        await message.consume(userId);
-        return 0;
-      } catch (res) {
-        return retryAfter(res);
-      }
+    consumeMessage: (userId) => consume(message, userId),
+    async beginLogin(username, clientAddress) {
+      const [byName, byAddress] = await Promise.all([consume(login, username), consume(loginIp, clientAddress)]);
+      return Math.max(byName, byAddress);
     },
-    async beginLogin(username) {
-      if (!login) return 0;
-      try {
-        await login.consume(username);
-        return 0;
-      } catch (res) {
-        return retryAfter(res);
-      }
-    },
-    async loginSucceeded(username) {
-      if (!login) return;
-      await guard(() => login.reward(username, 1));
+    async loginSucceeded(username, clientAddress) {
+      if (login) await guard(() => login.reward(username, 1));
+      if (loginIp && clientAddress !== null) await guard(() => loginIp.reward(clientAddress, 1));
     },
   };
 }

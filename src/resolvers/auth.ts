@@ -41,11 +41,12 @@ export async function login(ctx: ChatContext, args: { username: string; password
   const { store, passwords, limits } = ctx.services;
   const username = input.username(args.username);
   const password = input.password(args.password);
-  const wait = await limits.beginLogin(username);
+  const address = ctx.clientAddress ?? null;
+  const wait = await limits.beginLogin(username, address);
   if (wait > 0) throw rateLimited(wait);
   const user = await store.findUser(username);
   if (!(await passwords.verify(password, user?.passwordHash ?? null)) || !user) throw unauthenticated(BAD_LOGIN);
-  await limits.loginSucceeded(username);
+  await limits.loginSucceeded(username, address);
   return startLogin(ctx, user);
 }
 

@@ -37,6 +37,10 @@ export interface ChatContext {
   readonly services: Services;
   /** Null when the request carried no valid access token. */
   readonly viewer: Viewer | null;
+  /** Names this request (or socket operation) in logs. */
+  readonly requestId?: string;
+  /** The client's address (behind a trusted proxy, the forwarded one); null when unknown. */
+  readonly clientAddress?: string | null;
   /** Why a presented access token was refused, for a clearer UNAUTHENTICATED message. */
   readonly tokenProblem?: 'expired' | 'invalid' | undefined;
 }

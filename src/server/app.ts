@@ -6,9 +6,11 @@ import type { Services } from '../resolvers/context.js';
 import { ensureDefaultRooms } from '../resolvers/rooms.js';
 import { schema } from '../schema/index.js';
 import { createBackends, type Backends } from './backends.js';
+import { createClientAddress } from './client-address.js';
 import { createHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { beforeDeadline, drainHttp } from './shutdown.js';
 import { createWsTransport } from './ws.js';
 import { createChatYoga } from './yoga.js';
 
@@ -24,8 +26,10 @@ export interface ChatServer {
   /** Listens on config.port (0 = a free one); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /**
-   * Graceful stop: /ready turns 503, no new connections, sockets closed with 1001,
-   * in-flight requests finished (cut after config.shutdownTimeout), backends closed.
+   * Graceful stop, bounded by config.shutdownTimeout: /ready turns 503, new connections are
+   * refused, sockets are closed with 1001 and SSE streams ended (their clients reconnect
+   * elsewhere and resume with `after`), in-flight requests finish (what is left at the
+   * deadline is cut), then the backends close. Calling it again returns the same promise.
    */
   stop(): Promise<void>;
 }
@@ -50,11 +54,24 @@ export async function createChatServer(config: Config, options: ChatServerOption
     hooks: metrics.hooksFor((familyId) => closeLogin(familyId)),
     now: Date.now,
   };
-  const yoga = createChatYoga({ schema, services, logger, production: config.production });
-  const ws = createWsTransport({ yoga, tokens, logger, metrics, pingIntervalMs: config.wsPingInterval * 1000 });
+  const clientAddress = createClientAddress(config.trustedProxies);
+  const yoga = createChatYoga({ schema, services, logger, production: config.production, clientAddress });
+  const ws = createWsTransport({
+    yoga,
+    tokens,
+    logger,
+    metrics,
+    clientAddress,
+    pingIntervalMs: config.wsPingInterval * 1000,
+    maxSubscriptions: config.wsMaxSubscriptions,
+    maxBufferedBytes: config.wsMaxBacklogBytes,
+    allowedOrigins: config.allowedOrigins,
+  });
   closeLogin = (familyId) => ws.closeLogin(familyId);
   const ready = async () => !stopping && (await backends.store.ping()) && (await backends.engine.ping());
   const http = createHttpServer({ yoga, ws, metrics, logger, ready });
+  const drain = drainHttp(http);
+  let stopped: Promise<void> | undefined;
 
   return {
     backends,
@@ -76,16 +93,28 @@ export async function createChatServer(config: Config, options: ChatServerOption
       );
       return { port, url };
     },
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      await ws.close();
-      http.closeIdleConnections();
-      const cut = setTimeout(() => http.closeAllConnections(), config.shutdownTimeout * 1000);
-      await closed;
-      clearTimeout(cut);
-      await backends.close();
+    stop() {
+      stopped ??= (async () => {
+        stopping = true; // /ready answers 503 from here on
+        const startedAt = Date.now();
+        const budget = config.shutdownTimeout * 1000;
+        // connections get the budget but a little, kept for closing Redis
+        const deadline = startedAt + budget - Math.min(1000, budget / 4);
+        logger.info(
+          { sockets: ws.size, requests: drain.inFlight, timeoutSeconds: config.shutdownTimeout },
+          'draining: /ready answers 503, new connections refused, sockets closed with 1001',
+        );
+        drain.stopAccepting();
+        // 1001 Going Away: graphql-ws clients reconnect (to another instance) and resume with `after`
+        let clean = await beforeDeadline(ws.close(), deadline);
+        drain.closeIdle();
+        clean = clean && (await beforeDeadline(drain.drained(), deadline));
+        if (!clean) logger.warn({ cut: drain.destroyAll(), timeoutSeconds: config.shutdownTimeout }, 'shutdown timeout: cut the connections still open');
+        drain.dispose();
+        if (!(await beforeDeadline(backends.close(), startedAt + budget))) logger.warn('shutdown timeout: Redis did not close in time');
+        logger.info({ ms: Date.now() - startedAt }, 'stopped');
+      })();
+      return stopped;
     },
   };
 }

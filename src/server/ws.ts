@@ -4,7 +4,7 @@ import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'gr
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
-import { isChatError } from '../errors.js';
+import { chatError, ErrorCode, isChatError } from '../errors.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
 import type { ChatYoga } from './yoga.js';
@@ -32,11 +32,18 @@ export interface WsTransportOptions {
   readonly maxBufferedBytes?: number;
   /** Milliseconds a client has to send connection_init. @default 3000 */
   readonly connectionInitWaitTimeoutMs?: number;
+  /** Active subscriptions per socket; one more gets an error and the socket stays. @default 100 */
+  readonly maxSubscriptions?: number;
+  /** Browser origins allowed to connect; empty = no Origin header or same origin only; `*` = any. @default [] */
+  readonly allowedOrigins?: readonly string[];
+  /** The client's address from the upgrade request (trusted proxies considered). */
+  readonly clientAddress?: (req: IncomingMessage) => string | null;
 }
 
 interface SocketExtra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  readonly clientAddress: string | null;
   viewer?: Viewer;
 }
 
@@ -57,6 +64,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024, handleProtocols });
   const byLogin = new Map<string, Set<WebSocket>>();
+  const maxSubscriptions = options.maxSubscriptions ?? 100;
+  const originAllowed = originPolicy(options.allowedOrigins ?? []);
 
   const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3000,
@@ -83,8 +92,13 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       return true;
     },
     onSubscribe: async (ctx, _id, payload) => {
+      // graphql-ws has already registered this id, so the count includes it
+      if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+        return [chatError(ErrorCode.RateLimited, `At most ${maxSubscriptions} subscriptions per socket.`, { retryAfter: 1 })];
+      }
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         viewer: ctx.extra.viewer ?? null,
+        clientAddress: ctx.extra.clientAddress,
         request: ctx.extra.request,
         params: payload,
       } as never);
@@ -152,7 +166,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
             }
           }),
       },
-      { socket, request },
+      { socket, request, clientAddress: options.clientAddress?.(request) ?? null },
     );
     socket.once('close', (code, reason) => {
       clearInterval(ping);
@@ -163,6 +177,10 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 
   return {
     handleUpgrade(request, socket, head) {
+      if (!originAllowed(request)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     },
     closeLogin(familyId) {
@@ -175,6 +193,25 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     get size() {
       return wss.clients.size;
     },
+  };
+}
+
+/**
+ * Browsers always send Origin; other clients usually don't. Refusing foreign origins before the
+ * upgrade stops another site's page from using a visitor's network position (cross-site WebSocket hijacking).
+ */
+function originPolicy(allowed: readonly string[]): (req: IncomingMessage) => boolean {
+  if (allowed.includes('*')) return () => true;
+  const list = new Set(allowed.map((o) => o.toLowerCase()));
+  return (req) => {
+    const origin = req.headers.origin?.toLowerCase();
+    if (!origin) return true;
+    if (list.has(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host?.toLowerCase();
+    } catch {
+      return false;
+    }
   };
 }
 
