@@ -316,6 +316,31 @@ function engineContract(factory: EngineFactory) {
     });
   });
 
+  describe('control events', () => {
+    it('a broadcast reaches control listeners on every instance, the sender included, and not message listeners', async () => {
+      const other = await factory.peer(engine);
+      const here: unknown[] = [];
+      const there: unknown[] = [];
+      const subHere = await engine.onControl((e) => here.push(e));
+      const subThere = await other.onControl((e) => there.push(e));
+      const room = await collect(engine, { kind: 'room', room: roomName() });
+      const events = [
+        { type: 'login-revoked', familyId: randomUUID() },
+        { type: 'member-removed', room: 'secret', userId: randomUUID() },
+      ] as const;
+      for (const e of events) await other.broadcast(e);
+      await waitFor(() => here.length === 2 && there.length === 2, { timeoutMs: 5000, what: 'control events on both instances' });
+      expect(here).toEqual(events);
+      expect(there).toEqual(events);
+      expect(room.received).toEqual([]);
+      await subHere.unsubscribe();
+      await other.broadcast(events[0]);
+      await waitFor(() => there.length === 3, { timeoutMs: 5000, what: 'a third event' });
+      expect(here).toHaveLength(2);
+      await subThere.unsubscribe();
+    });
+  });
+
   it('an engine answers ping', async () => {
     expect(await engine.ping()).toBe(true);
   });

@@ -162,6 +162,18 @@ function storeContract(factory: StoreFactory) {
       expect((await store.roomsOf(member)).filter((x) => x.name === r.name)).toEqual([r]);
     });
 
+    it('removing a member takes away the membership and the room from its rooms, idempotently', async () => {
+      const r = room({ private: true });
+      await store.createRoom(r, [r.createdBy]);
+      const member = randomUUID();
+      await store.addMember(r.name, member);
+      await store.removeMember(r.name, member);
+      await store.removeMember(r.name, member);
+      expect(await store.isMember(r.name, member)).toBe(false);
+      expect(await store.isMember(r.name, r.createdBy)).toBe(true);
+      expect((await store.roomsOf(member)).map((x) => x.name)).not.toContain(r.name);
+    });
+
     it('public rooms are listed and private ones are not', async () => {
       const open = room();
       const closed = room({ private: true });

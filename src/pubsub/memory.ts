@@ -1,7 +1,7 @@
 import { BackendUnavailableError } from '../errors.js';
 import { compareIds, formatId, nextId, parseId, type StreamId } from './ids.js';
 import { channelOf } from './topics.js';
-import type { Engine, Listener, StoredMessage } from './types.js';
+import type { ControlEvent, Engine, Listener, StoredMessage } from './types.js';
 
 export interface MemoryEngineOptions {
   /** Messages kept per room. @default 1000 */
@@ -24,6 +24,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const now = options.now ?? Date.now;
   const logs = new Map<string, RoomLog>();
   const listeners = new Map<string, Set<Listener>>();
+  const controlListeners = new Set<(event: ControlEvent) => void>();
 
   const publish = (channel: string, message: StoredMessage) => {
     for (const listener of listeners.get(channel) ?? []) {
@@ -101,11 +102,30 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         },
       };
     },
+    async broadcast(event) {
+      for (const listener of [...controlListeners]) {
+        try {
+          listener(event);
+        } catch {
+          // as publish: one faulty listener must not starve the others
+        }
+      }
+    },
+    async onControl(listener) {
+      const entry = (e: ControlEvent) => listener(e);
+      controlListeners.add(entry);
+      return {
+        async unsubscribe() {
+          controlListeners.delete(entry);
+        },
+      };
+    },
     async ping() {
       return true;
     },
     async close() {
       listeners.clear();
+      controlListeners.clear();
     },
   };
 }

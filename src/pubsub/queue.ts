@@ -37,10 +37,12 @@ export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue
   const fail = (e: Error) => {
     if (closed || error) return;
     error = e;
+    // stop listening now, not when a stalled reader next asks: the error waits for it
+    close();
     if (waitingReject) {
       const reject = waitingReject;
       waiting = waitingReject = null;
-      close();
+      error = null;
       reject(e);
     }
   };
@@ -71,8 +73,10 @@ export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue
     next() {
       if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
       if (error) {
-        close();
-        return Promise.reject(error);
+        // reported once; afterwards the iterator is done, as an async generator would be
+        const e = error;
+        error = null;
+        return Promise.reject(e);
       }
       if (closed) return Promise.resolve({ value: undefined, done: true });
       return new Promise<IteratorResult<T>>((resolve, reject) => {
@@ -82,6 +86,7 @@ export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue
     },
     return() {
       buffer.length = 0;
+      error = null;
       if (waiting) {
         const resolve = waiting;
         waiting = waitingReject = null;

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { BackendUnavailableError } from '../errors.js';
 import { defineScript, guarded, pingWithin, quitClient, toBackendError } from '../store/redis-client.js';
 import { formatId, parseId, type StreamId } from './ids.js';
-import { channelOf } from './topics.js';
-import type { Engine, Listener, StoredMessage, Subscription } from './types.js';
+import { channelOf, CONTROL_CHANNEL } from './topics.js';
+import type { ControlEvent, Engine, Listener, StoredMessage, Subscription } from './types.js';
 
 export interface RedisEngineOptions {
   /** Commands: XADD (by script), XRANGE, PING. Made with createRedisClient. */
@@ -84,6 +84,13 @@ const DEADLINE_MARGIN_MS = 100;
 
 const U64_MAX = (1n << 64n) - 1n;
 
+const isControlEvent = (v: unknown): v is ControlEvent => {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  if (e.type === 'login-revoked') return typeof e.familyId === 'string';
+  return e.type === 'member-removed' && typeof e.room === 'string' && typeof e.userId === 'string';
+};
+
 const isStoredMessage = (v: unknown): v is StoredMessage => {
   if (typeof v !== 'object' || v === null) return false;
   const m = v as Record<string, unknown>;
@@ -158,6 +165,49 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   };
   subscriber.on('ready', resubscribe);
 
+  async function subscribeChannel(channel: string, accept: (payload: unknown) => void): Promise<Subscription> {
+    if (closed) throw new BackendUnavailableError('the engine is closed');
+    // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
+    if (subscriber.status !== 'ready') throw new BackendUnavailableError('Redis subscriber connection is not ready');
+    const deliver = (payload: unknown) => {
+      try {
+        accept(payload);
+      } catch {
+        // one faulty listener must not starve the others (nor break the connection's reader)
+      }
+    };
+    // RedisPubSub.subscribe resolves in the callback of ioredis' SUBSCRIBE, i.e. once Redis has
+    // replied to it (a second local listener of the channel waits for that same reply), and only
+    // then adds the listener: every message published after this resolves reaches it.
+    const subscribed = pubsub.subscribe<unknown>(channel, deliver);
+    // When the first SUBSCRIBE of a channel fails, RedisPubSub also rejects an internal promise
+    // that nobody awaits unless another listener joined meanwhile: handle it here.
+    pending?.get(channel)?.pending?.catch?.(() => {});
+    let id: number;
+    try {
+      id = await subscribed;
+    } catch (err) {
+      // a SUBSCRIBE that timed out may still be carried out by a Redis that was only slow
+      if (!channels.has(channel)) orphans.add(channel);
+      throw toBackendError(err, 'subscribe');
+    }
+    if (closed) {
+      pubsub.unsubscribe(id);
+      throw new BackendUnavailableError('the engine is closed');
+    }
+    live.set(id, channel);
+    channels.set(channel, (channels.get(channel) ?? 0) + 1);
+    return {
+      async unsubscribe() {
+        if (!live.delete(id)) return;
+        const left = (channels.get(channel) ?? 1) - 1;
+        if (left > 0) channels.set(channel, left);
+        else channels.delete(channel);
+        pubsub.unsubscribe(id);
+      },
+    };
+  }
+
   return {
     kind: 'redis',
 
@@ -222,49 +272,20 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
         });
       }),
 
-    async subscribe(topic, listener: Listener): Promise<Subscription> {
-      if (closed) throw new BackendUnavailableError('the engine is closed');
-      // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
-      if (subscriber.status !== 'ready') throw new BackendUnavailableError('Redis subscriber connection is not ready');
-      const channel = p + channelOf(topic);
-      const deliver = (message: unknown) => {
-        if (!isStoredMessage(message)) return;
-        try {
-          listener(message);
-        } catch {
-          // one faulty listener must not starve the others (nor break the connection's reader)
-        }
-      };
-      // RedisPubSub.subscribe resolves in the callback of ioredis' SUBSCRIBE, i.e. once Redis has
-      // replied to it (a second local listener of the channel waits for that same reply), and only
-      // then adds the listener: every message published after this resolves reaches it.
-      const subscribed = pubsub.subscribe<unknown>(channel, deliver);
-      // When the first SUBSCRIBE of a channel fails, RedisPubSub also rejects an internal promise
-      // that nobody awaits unless another listener joined meanwhile: handle it here.
-      pending?.get(channel)?.pending?.catch?.(() => {});
-      let id: number;
-      try {
-        id = await subscribed;
-      } catch (err) {
-        // a SUBSCRIBE that timed out may still be carried out by a Redis that was only slow
-        if (!channels.has(channel)) orphans.add(channel);
-        throw toBackendError(err, 'subscribe');
-      }
-      if (closed) {
-        pubsub.unsubscribe(id);
-        throw new BackendUnavailableError('the engine is closed');
-      }
-      live.set(id, channel);
-      channels.set(channel, (channels.get(channel) ?? 0) + 1);
-      return {
-        async unsubscribe() {
-          if (!live.delete(id)) return;
-          const left = (channels.get(channel) ?? 1) - 1;
-          if (left > 0) channels.set(channel, left);
-          else channels.delete(channel);
-          pubsub.unsubscribe(id);
-        },
-      };
+    subscribe(topic, listener: Listener): Promise<Subscription> {
+      return subscribeChannel(p + channelOf(topic), (message) => {
+        if (isStoredMessage(message)) listener(message);
+      });
+    },
+
+    async broadcast(event) {
+      await guarded('broadcast', () => client.publish(p + CONTROL_CHANNEL, JSON.stringify(event)));
+    },
+
+    onControl(listener) {
+      return subscribeChannel(p + CONTROL_CHANNEL, (event) => {
+        if (isControlEvent(event)) listener(event);
+      });
     },
 
     async ping() {

@@ -4,3 +4,6 @@ import type { Topic } from './types.js';
 export function channelOf(topic: Topic): string {
   return topic.kind === 'room' ? `room:{${topic.room}}` : `user:{${topic.userId}}`;
 }
+
+/** The channel of control events between instances. */
+export const CONTROL_CHANNEL = 'control';

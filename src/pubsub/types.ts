@@ -45,6 +45,13 @@ export interface RangeQuery {
   readonly from: 'oldest' | 'newest';
 }
 
+/** Events between instances that every instance acts on; never stored, at-most-once. */
+export type ControlEvent =
+  /** A login was revoked (logout, refresh-token reuse): close its sockets. */
+  | { readonly type: 'login-revoked'; readonly familyId: string }
+  /** A user left or was removed from a private room: end their live subscriptions to it. */
+  | { readonly type: 'member-removed'; readonly room: string; readonly userId: string };
+
 export type Topic = { readonly kind: 'room'; readonly room: string } | { readonly kind: 'user'; readonly userId: string };
 
 export interface Engine {
@@ -58,6 +65,10 @@ export interface Engine {
    * in log order.
    */
   subscribe(topic: Topic, listener: Listener): Promise<Subscription>;
+  /** Sends a control event to every instance (this one included). */
+  broadcast(event: ControlEvent): Promise<void>;
+  /** Control events from every instance; resolves once delivery is confirmed. */
+  onControl(listener: (event: ControlEvent) => void): Promise<Subscription>;
   /** True while the backend answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

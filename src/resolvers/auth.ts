@@ -52,7 +52,7 @@ export async function login(ctx: ChatContext, args: { username: string; password
 
 /** Rotates: the presented token is spent; presenting it again revokes the whole login. */
 export async function refresh(ctx: ChatContext, args: { refreshToken: string }): Promise<AuthResult> {
-  const { store, settings, now, hooks } = ctx.services;
+  const { store, settings, now } = ctx.services;
   const presented = parseRefreshToken(args.refreshToken);
   if (!presented) throw unauthenticated(BAD_REFRESH);
   const next = newRefreshToken();
@@ -63,7 +63,7 @@ export async function refresh(ctx: ChatContext, args: { refreshToken: string }):
     settings.refreshTokenTtl,
   );
   if (result.status === 'reused') {
-    hooks.loginRevoked(result.familyId);
+    await announceRevoked(ctx, result.familyId);
     throw unauthenticated('This refresh token was already used: the login is revoked, sign in again.');
   }
   if (result.status === 'invalid') throw unauthenticated(BAD_REFRESH);
@@ -76,8 +76,16 @@ export async function logout(ctx: ChatContext, args: { refreshToken: string }): 
   const presented = parseRefreshToken(args.refreshToken);
   if (!presented) return false;
   const revoked = await ctx.services.store.revokeFamilyOf(presented.id, presented.secretHash);
-  if (revoked) ctx.services.hooks.loginRevoked(revoked.familyId);
+  if (revoked) await announceRevoked(ctx, revoked.familyId);
   return revoked !== null;
+}
+
+/**
+ * Every instance closes the login's sockets (4403). Best effort: the login is revoked already, and
+ * a socket that misses the event still closes when its short-lived access token expires.
+ */
+async function announceRevoked(ctx: ChatContext, familyId: string): Promise<void> {
+  await ctx.services.engine.broadcast({ type: 'login-revoked', familyId }).catch(() => {});
 }
 
 async function startLogin(ctx: ChatContext, user: { id: string; username: string }): Promise<AuthResult> {

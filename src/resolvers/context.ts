@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../auth/passwords.js';
 import type { RateLimits } from '../limits/index.js';
 import type { Engine } from '../pubsub/types.js';
 import type { Store } from '../store/types.js';
+import type { Revocations } from './revocations.js';
 
 /** What the rules need of the configuration. */
 export interface RuleSettings {
@@ -17,8 +18,6 @@ export interface ChatHooks {
   messageSent(room: string): void;
   subscriptionOpened(): void;
   subscriptionClosed(): void;
-  /** A login was revoked (logout or refresh-token reuse): its sockets must close. */
-  loginRevoked(familyId: string): void;
 }
 
 export interface Services {
@@ -29,6 +28,7 @@ export interface Services {
   readonly passwords: PasswordHasher;
   readonly limits: RateLimits;
   readonly hooks: ChatHooks;
+  readonly revocations: Revocations;
   readonly now: () => number;
 }
 
@@ -49,5 +49,4 @@ export const noHooks: ChatHooks = {
   messageSent() {},
   subscriptionOpened() {},
   subscriptionClosed() {},
-  loginRevoked() {},
 };

@@ -86,3 +86,39 @@ export async function inviteToRoom(ctx: ChatContext, args: { room: string; usern
   await ctx.services.store.addMember(room.name, invitee.id);
   return room;
 }
+
+/**
+ * The viewer leaves a room: it drops from their rooms, and for a private room they lose access
+ * (their live subscriptions to it end, on every instance). A direct conversation cannot be left.
+ */
+export async function leaveRoom(ctx: ChatContext, args: { name: string }): Promise<boolean> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.name, 'name');
+  if (input.dmMembers(name)) throw badInput('A direct conversation cannot be left.', 'name');
+  const room = await ctx.services.store.findRoom(name);
+  if (!room) throw notFound(`No room named "${name}".`);
+  const wasMember = await ctx.services.store.isMember(name, viewer.id);
+  await removeMembership(ctx, room, viewer.id);
+  return wasMember;
+}
+
+/** The creator of a private room removes a member; the member stops receiving it at once. */
+export async function removeFromRoom(ctx: ChatContext, args: { room: string; username: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.room);
+  const username = input.username(args.username);
+  const room = await accessibleRoom(ctx, viewer, name);
+  if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
+  if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove.', 'room');
+  if (room.createdBy !== viewer.id) throw forbidden(`Only the creator of "${room.name}" can remove its members.`);
+  const user = await ctx.services.store.findUser(username);
+  if (!user) throw notFound(`No user named "${username}".`);
+  await removeMembership(ctx, room, user.id);
+  return room;
+}
+
+async function removeMembership(ctx: ChatContext, room: RoomRecord, userId: string): Promise<void> {
+  await ctx.services.store.removeMember(room.name, userId);
+  // must reach every instance: a failure is reported so the caller retries (removal is idempotent)
+  if (room.private) await ctx.services.engine.broadcast({ type: 'member-removed', room: room.name, userId });
+}

@@ -1,6 +1,6 @@
-import { chatError, ErrorCode } from '../errors.js';
+import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
-import { createEventQueue } from '../pubsub/queue.js';
+import { createEventQueue, type EventQueue } from '../pubsub/queue.js';
 import type { StoredMessage, Topic } from '../pubsub/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
@@ -22,17 +22,33 @@ export async function messageAdded(ctx: ChatContext, args: { room: string; after
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const after = input.cursor(args.after, 'after');
-  const room = await accessibleRoom(ctx, viewer, name);
-  const { engine, settings } = ctx.services;
-
-  const live = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit);
+  const { engine, settings, revocations } = ctx.services;
+  // watch before the access check: a removal that lands after the check still ends the subscription
+  let revoked = false;
+  let live: EventQueue<StoredMessage> | null = null;
+  const unwatch = revocations.watch(name, viewer.id, () => {
+    revoked = true;
+    live?.fail(forbidden(`You no longer have access to "${name}".`));
+  });
+  let room;
+  try {
+    room = await accessibleRoom(ctx, viewer, name);
+    live = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, unwatch);
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
+  if (revoked) live.fail(forbidden(`You no longer have access to "${name}".`));
+  const queue = live;
   let last = after;
   let backlog: StoredMessage[] = [];
   let backlogDone = after === undefined;
 
   const iterator: AsyncIterableIterator<StoredMessage> = {
     async next() {
-      while (!backlogDone && backlog.length === 0) {
+      // a revoked subscriber gets no more of the log either: straight to the queue's error
+      if (revoked) backlog = [];
+      while (!revoked && !backlogDone && backlog.length === 0) {
         const page = await engine.range(room.name, { after: last, limit: RESUME_PAGE, from: 'oldest' });
         backlog = page;
         if (page.length < RESUME_PAGE) backlogDone = true;
@@ -44,15 +60,15 @@ export async function messageAdded(ctx: ChatContext, args: { room: string; after
         return { value: fromLog, done: false };
       }
       for (;;) {
-        const r = await live.next();
+        const r = await queue.next();
         if (r.done) return r;
         if (last !== undefined && compareIdStrings(r.value.id, last) <= 0) continue;
         last = r.value.id;
         return r;
       }
     },
-    return: () => live.return(),
-    throw: (e) => live.throw(e),
+    return: () => queue.return(),
+    throw: (e) => queue.throw(e),
     [Symbol.asyncIterator]() {
       return iterator;
     },
@@ -81,7 +97,7 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
 }
 
 /** A bounded queue fed by an engine topic; closing the queue unsubscribes. */
-async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number) {
+async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onClose: () => void = () => {}) {
   const { engine, hooks } = ctx.services;
   let unsubscribe: () => void = () => {};
   const queue = createEventQueue<StoredMessage>({
@@ -92,6 +108,7 @@ async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number) {
   const subscription = await engine.subscribe(topic, (m) => queue.push(m));
   hooks.subscriptionOpened();
   unsubscribe = () => {
+    onClose();
     hooks.subscriptionClosed();
     void subscription.unsubscribe().catch(() => {});
   };

@@ -38,4 +38,16 @@ builder.mutationFields((t) => ({
     args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => rooms.inviteToRoom(ctx, args),
   }),
+  leaveRoom: t.boolean({
+    description:
+      'Leave a room: it drops from rooms, and for a private room access ends, live subscriptions included. True when the viewer was a member. Direct conversations cannot be left.',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => rooms.leaveRoom(ctx, args),
+  }),
+  removeFromRoom: t.field({
+    type: RoomRef,
+    description: "The creator of a private room removes a member, whose live subscriptions to it end at once.",
+    args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => rooms.removeFromRoom(ctx, args),
+  }),
 }));

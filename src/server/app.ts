@@ -3,6 +3,7 @@ import { createPasswordHasher, DEFAULT_SCRYPT, type ScryptParams } from '../auth
 import { createTokenService } from '../auth/tokens.js';
 import type { Config } from '../config/index.js';
 import type { Services } from '../resolvers/context.js';
+import { createRevocations } from '../resolvers/revocations.js';
 import { ensureDefaultRooms } from '../resolvers/rooms.js';
 import { schema } from '../schema/index.js';
 import { createBackends, type Backends } from './backends.js';
@@ -41,8 +42,6 @@ export async function createChatServer(config: Config, options: ChatServerOption
   const metrics = createMetrics();
   const tokens = createTokenService({ secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   let stopping = false;
-  // the WebSocket transport needs the services' hooks and the hooks need the transport: late-bound
-  let closeLogin: (familyId: string) => void = () => {};
 
   const services: Services = {
     settings: { refreshTokenTtl: config.refreshTokenTtl, defaultRooms: config.defaultRooms, subscriberQueueLimit: 1000 },
@@ -51,7 +50,8 @@ export async function createChatServer(config: Config, options: ChatServerOption
     tokens,
     passwords: createPasswordHasher(config.maxConcurrentHashes, options.scrypt ?? DEFAULT_SCRYPT),
     limits: backends.limits,
-    hooks: metrics.hooksFor((familyId) => closeLogin(familyId)),
+    hooks: metrics.hooks,
+    revocations: createRevocations(),
     now: Date.now,
   };
   const clientAddress = createClientAddress(config.trustedProxies);
@@ -67,7 +67,6 @@ export async function createChatServer(config: Config, options: ChatServerOption
     maxBufferedBytes: config.wsMaxBacklogBytes,
     allowedOrigins: config.allowedOrigins,
   });
-  closeLogin = (familyId) => ws.closeLogin(familyId);
   const ready = async () => !stopping && (await backends.store.ping()) && (await backends.engine.ping());
   const http = createHttpServer({ yoga, ws, metrics, logger, ready });
   const drain = drainHttp(http);
@@ -78,6 +77,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
     logger,
     async start() {
       await ensureDefaultRooms(services);
+      // revocations decided on any instance take effect on this one
+      await backends.engine.onControl((event) => {
+        if (event.type === 'login-revoked') ws.closeLogin(event.familyId);
+        else services.revocations.memberRemoved(event.room, event.userId);
+      });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => resolve());

@@ -7,7 +7,7 @@ export interface ChatMetrics {
   readonly openSockets: Gauge;
   readonly activeSubscriptions: Gauge;
   readonly messagesSent: Counter<'room_kind'>;
-  readonly hooksFor: (onLoginRevoked: (familyId: string) => void) => ChatHooks;
+  readonly hooks: ChatHooks;
 }
 
 export function createMetrics(): ChatMetrics {
@@ -30,11 +30,10 @@ export function createMetrics(): ChatMetrics {
     openSockets,
     activeSubscriptions,
     messagesSent,
-    hooksFor: (onLoginRevoked) => ({
+    hooks: {
       messageSent: (room) => messagesSent.inc({ room_kind: room.startsWith('dm:') ? 'direct' : 'room' }),
       subscriptionOpened: () => activeSubscriptions.inc(),
       subscriptionClosed: () => activeSubscriptions.dec(),
-      loginRevoked: onLoginRevoked,
-    }),
+    },
   };
 }

@@ -65,6 +65,10 @@ export function createMemoryStore(now: () => number = Date.now): Store {
     async addMember(room, userId) {
       addMember(room, userId);
     },
+    async removeMember(room, userId) {
+      members.get(room)?.delete(userId);
+      userRooms.get(userId)?.delete(room);
+    },
     async isMember(room, userId) {
       return members.get(room)?.has(userId) ?? false;
     },

@@ -155,6 +155,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         for (const [err] of results) if (err) throw err;
       }),
 
+    removeMember: (room, userId) =>
+      guarded('removeMember', async () => {
+        const results = (await client.multi().srem(key.members(room), userId).srem(key.userRooms(userId), room).exec()) ?? [];
+        for (const [err] of results) if (err) throw err;
+      }),
+
     isMember: (room, userId) => guarded('isMember', async () => (await client.sismember(key.members(room), userId)) === 1),
 
     publicRooms: () => guarded('publicRooms', async () => loadRooms(await client.smembers(key.publicRooms))),

@@ -50,6 +50,8 @@ export interface RoomStore {
   findRoom(name: string): Promise<RoomRecord | null>;
   /** Idempotent. Also lists the room among the user's rooms. */
   addMember(room: string, userId: string): Promise<void>;
+  /** Idempotent: removes the membership and the room from the user's rooms. */
+  removeMember(room: string, userId: string): Promise<void>;
   isMember(room: string, userId: string): Promise<boolean>;
   publicRooms(): Promise<RoomRecord[]>;
   /** Rooms the user created, joined or was invited to. */

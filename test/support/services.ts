@@ -4,6 +4,7 @@ import type { RateLimit } from '../../src/config/index.js';
 import { createRateLimits } from '../../src/limits/index.js';
 import { createMemoryEngine } from '../../src/pubsub/memory.js';
 import { noHooks, type ChatContext, type ChatHooks, type Services } from '../../src/resolvers/context.js';
+import { createRevocations } from '../../src/resolvers/revocations.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 
 /** scrypt settings cheap enough for tests; the format and code path are the production ones. */
@@ -18,21 +19,31 @@ export interface TestServicesOptions {
   readonly historyLimit?: number;
   readonly hooks?: Partial<ChatHooks>;
   readonly now?: () => number;
+  /** scrypt computations at once. @default 4 */
+  readonly hashConcurrency?: number;
+  /** Hashes that may wait for a slot before login/register fail fast. @default DEFAULT_MAX_QUEUED_HASHES */
+  readonly maxQueuedHashes?: number;
 }
 
 /** The resolvers' services on the memory store and engine, for tests without HTTP. */
 export function memoryServices(options: TestServicesOptions = {}): Services {
   const now = options.now ?? Date.now;
-  return {
+  const services: Services = {
     settings: { refreshTokenTtl: options.refreshTokenTtl ?? 3600, defaultRooms: ['general'], subscriberQueueLimit: 1000 },
     store: createMemoryStore(now),
     engine: createMemoryEngine({ historyLimit: options.historyLimit ?? 1000, historyTtl: 3600, now }),
     tokens: createTokenService({ secret: TEST_SECRET, accessTokenTtl: options.accessTokenTtl ?? 900, now }),
-    passwords: createPasswordHasher(4, TEST_SCRYPT),
+    passwords: createPasswordHasher(options.hashConcurrency ?? 4, TEST_SCRYPT, options.maxQueuedHashes),
     limits: createRateLimits({ message: options.messageRateLimit ?? null, login: options.loginRateLimit ?? null }),
     hooks: { ...noHooks, ...options.hooks },
+    revocations: createRevocations(),
     now,
   };
+  // as the composition root does: control events reach the revocations registry
+  void services.engine.onControl((e) => {
+    if (e.type === 'member-removed') services.revocations.memberRemoved(e.room, e.userId);
+  });
+  return services;
 }
 
 export const anonymous = (services: Services): ChatContext => ({ services, viewer: null });
