@@ -19,6 +19,8 @@ export interface ChatServerOptions {
   readonly logger?: Logger;
   /** Cheaper scrypt settings for tests; production uses OWASP's. */
   readonly scrypt?: ScryptParams;
+  /** Backends made by the caller (tests wrap them to inject faults); by default made from the config. */
+  readonly backends?: Backends;
 }
 
 export interface ChatServer {
@@ -38,7 +40,7 @@ export interface ChatServer {
 /** The composition root: builds every part from the config and hands each what it needs. */
 export async function createChatServer(config: Config, options: ChatServerOptions = {}): Promise<ChatServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const backends = await createBackends(config);
+  const backends = options.backends ?? (await createBackends(config));
   const metrics = createMetrics();
   const tokens = createTokenService({ secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   let stopping = false;

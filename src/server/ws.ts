@@ -146,15 +146,17 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState !== WebSocket.OPEN) return resolve();
-            if (socket.bufferedAmount > maxBufferedBytes) {
-              socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
-              return resolve();
-            }
-            socket.send(data, () => resolve());
-          }),
+        // Frames go out without waiting for the network, so a slow reader's backlog accumulates in
+        // one place, ws's send buffer, where it is counted in bytes and bounded.
+        send: (data) => {
+          if (socket.readyState !== WebSocket.OPEN) return;
+          if (socket.bufferedAmount + data.length > maxBufferedBytes) {
+            logger.warn({ buffered: socket.bufferedAmount }, 'closing a slow consumer');
+            socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
+            return;
+          }
+          socket.send(data);
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', async (data) => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
-import { createChatServer, type ChatServer } from '../../src/server/app.js';
+import { createChatServer, type ChatServer, type ChatServerOptions } from '../../src/server/app.js';
 import { createLogger } from '../../src/server/logger.js';
 import { freePort, waitFor } from './net.js';
 import { TEST_SCRYPT } from './services.js';
@@ -17,9 +17,9 @@ export interface RunningServer {
 }
 
 /** The real server in this process on a free port; `env` as the process environment would give it. */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, options: Pick<ChatServerOptions, 'backends'> = {}): Promise<RunningServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...env });
-  const server = await createChatServer(config, { scrypt: TEST_SCRYPT, logger: createLogger(config.logLevel) });
+  const server = await createChatServer(config, { scrypt: TEST_SCRYPT, logger: createLogger(config.logLevel), ...options });
   const { port } = await server.start();
   const url = `http://127.0.0.1:${port}`;
   return { server, url, httpUrl: `${url}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, stop: () => server.stop() };
