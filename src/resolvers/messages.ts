@@ -49,3 +49,8 @@ export async function recentMessages(ctx: ChatContext, args: { room: string; lim
   const room = await accessibleRoom(ctx, viewer, name);
   return ctx.services.engine.range(room.name, { before, limit, from: 'newest' });
 }
+
+/** Whether the viewer wrote the message. */
+export function isMine(ctx: ChatContext, message: StoredMessage): boolean {
+  return ctx.viewer?.id === message.authorId;
+}

@@ -14,6 +14,11 @@ export const MessageRef = builder.objectRef<StoredMessage>('Message').implement(
     text: t.exposeString('text'),
     author: t.field({ type: UserRef, resolve: (m) => ({ id: m.authorId, username: m.authorName }) }),
     createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+    mine: t.boolean({
+      description: 'True when the viewer wrote the message. Differs per viewer, so subscriptions selecting it are executed per subscriber.',
+      extensions: { viewerDependent: true },
+      resolve: (m, _args, ctx) => messages.isMine(ctx, m),
+    }),
   }),
 });
 

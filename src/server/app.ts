@@ -57,7 +57,14 @@ export async function createChatServer(config: Config, options: ChatServerOption
     now: Date.now,
   };
   const clientAddress = createClientAddress(config.trustedProxies);
-  const yoga = createChatYoga({ schema, services, logger, production: config.production, clientAddress });
+  const yoga = createChatYoga({
+    schema,
+    services,
+    logger,
+    production: config.production,
+    clientAddress,
+    onSharedExecution: () => metrics.sharedExecutions.inc(),
+  });
   const ws = createWsTransport({
     yoga,
     tokens,

@@ -7,6 +7,12 @@ export interface ChatMetrics {
   readonly openSockets: Gauge;
   readonly activeSubscriptions: Gauge;
   readonly messagesSent: Counter<'room_kind'>;
+  /** Live events executed on the shared path: once per event and distinct document on this instance. */
+  readonly sharedExecutions: Counter;
+  /** Frames of shared results sent: one per subscriber per event. */
+  readonly sharedDeliveries: Counter;
+  /** Sockets closed with 1013 because their unsent backlog passed the bound. */
+  readonly slowConsumers: Counter;
   readonly hooks: ChatHooks;
 }
 
@@ -25,8 +31,26 @@ export function createMetrics(): ChatMetrics {
     labelNames: ['room_kind'] as const,
     registers: [registry],
   });
+  const sharedExecutions = new Counter({
+    name: 'chat_shared_executions_total',
+    help: 'Live events executed once for every subscriber of the same document and variables.',
+    registers: [registry],
+  });
+  const sharedDeliveries = new Counter({
+    name: 'chat_shared_deliveries_total',
+    help: 'Frames sent from a shared execution (one per subscriber and event).',
+    registers: [registry],
+  });
+  const slowConsumers = new Counter({
+    name: 'chat_slow_consumers_closed_total',
+    help: 'Sockets closed with 1013 because their unsent backlog passed WS_MAX_BACKLOG.',
+    registers: [registry],
+  });
   return {
     registry,
+    slowConsumers,
+    sharedExecutions,
+    sharedDeliveries,
     openSockets,
     activeSubscriptions,
     messagesSent,

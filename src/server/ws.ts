@@ -5,6 +5,7 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
 import { chatError, ErrorCode, isChatError } from '../errors.js';
+import { sharedJson } from './fanout.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
 import type { ChatYoga } from './yoga.js';
@@ -122,6 +123,15 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
     subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as ExecutionResult,
+    // a result shared by every subscriber of its document goes out as JSON made once (src/server/fanout.ts);
+    // graphql-ws is handed a marker whose frame the transport drops
+    onNext: (ctx, id, _payload, _args, result) => {
+      const json = sharedJson(result);
+      if (json === undefined) return;
+      transmit(ctx.extra.socket, `{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`);
+      metrics.sharedDeliveries.inc();
+      return SENT_MARKER;
+    },
     // errors thrown by a subscription's source end that operation only; mask what is not ours
     onError: (_ctx, _id, _payload, errors) =>
       errors.map((e) => {
@@ -131,6 +141,21 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         return new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }).toJSON();
       }),
   });
+
+  /**
+   * Frames go out without waiting for the network, so a slow reader's backlog accumulates in one
+   * place, ws's send buffer, where it is counted in bytes and bounded.
+   */
+  const transmit = (socket: WebSocket, data: string) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount + data.length > maxBufferedBytes) {
+      logger.warn({ buffered: socket.bufferedAmount }, 'closing a slow consumer');
+      metrics.slowConsumers.inc();
+      socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
+      return;
+    }
+    socket.send(data);
+  };
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     metrics.openSockets.inc();
@@ -146,16 +171,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        // Frames go out without waiting for the network, so a slow reader's backlog accumulates in
-        // one place, ws's send buffer, where it is counted in bytes and bounded.
         send: (data) => {
-          if (socket.readyState !== WebSocket.OPEN) return;
-          if (socket.bufferedAmount + data.length > maxBufferedBytes) {
-            logger.warn({ buffered: socket.bufferedAmount }, 'closing a slow consumer');
-            socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
-            return;
-          }
-          socket.send(data);
+          if (!data.endsWith(SENT_SUFFIX)) transmit(socket, data);
         },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
@@ -216,6 +233,10 @@ function originPolicy(allowed: readonly string[]): (req: IncomingMessage) => boo
     }
   };
 }
+
+/** What onNext returns for a frame it has sent itself; the transport drops graphql-ws's frame of it. */
+const SENT_MARKER = { '@sent': 1 } as ExecutionResult;
+const SENT_SUFFIX = '"payload":{"@sent":1}}';
 
 interface Enveloped {
   execute(args: ExecutionArgs): unknown;

@@ -1,12 +1,13 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { createYoga, useErrorHandler, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, useErrorHandler, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
+import { useSharedSubscriptionExecution } from './fanout.js';
 import type { ChatContext, Services } from '../resolvers/context.js';
 import type { Logger } from './logger.js';
 
@@ -17,6 +18,11 @@ export const MAX_DEPTH = 10;
  * introspection may go that deep and no deeper. test/limits.test.ts checks both sides.
  */
 export const INTROSPECTION_MAX_DEPTH = 15;
+/** graphql-armor's settings (README, "Security and limits"); cost uses armor's default weights. */
+export const MAX_ALIASES = 15;
+export const MAX_DIRECTIVES = 50;
+export const MAX_TOKENS = 1000;
+export const MAX_COST = 5000;
 
 /** What a transport hands the context factory: the viewer when it already knows it (graphql-ws). */
 export interface TransportContext {
@@ -36,13 +42,15 @@ export interface YogaOptions {
   readonly logger: Logger;
   readonly production: boolean;
   readonly clientAddress: (req: IncomingMessage) => string | null;
+  /** Called for each shared execution of a live event (metrics). */
+  readonly onSharedExecution?: () => void;
 }
 
 /**
  * The one envelop pipeline: HTTP, SSE and graphql-ws all run through it, so they share the
  * schema, the context, the limits and the error masking.
  */
-export function createChatYoga({ schema, services, logger, production, clientAddress }: YogaOptions): ChatYoga {
+export function createChatYoga({ schema, services, logger, production, clientAddress, onSharedExecution }: YogaOptions): ChatYoga {
   return createYoga<TransportContext, ChatContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -79,7 +87,9 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
     plugins: [
       // logged here, where the request id is known; the client only sees the masked error
       useErrorHandler(({ errors, context, phase }) => {
-        const requestId = (context as Partial<ChatContext>).requestId;
+        // in the execution phase envelop hands over the execution args, whose contextValue is ours
+        const ctx = context as Partial<ChatContext> & { contextValue?: Partial<ChatContext> };
+        const requestId = ctx.requestId ?? ctx.contextValue?.requestId;
         for (const error of errors) {
           const original = error instanceof GraphQLError ? error.originalError : error;
           if (!original || original instanceof GraphQLError) continue;
@@ -88,16 +98,19 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
         }
       }),
       ...(production ? [useDisableIntrospection()] : []),
+      useSharedSubscriptionExecution({ onExecute: onSharedExecution }),
       EnvelopArmorPlugin({
-        maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true },
-        maxAliases: { n: 15 },
-        maxDirectives: { n: 50 },
-        maxTokens: { n: 1000 },
-        costLimit: { maxCost: 5000, flattenFragments: true },
+        maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true, ...reported },
+        maxAliases: { n: MAX_ALIASES, ...reported },
+        maxDirectives: { n: MAX_DIRECTIVES, ...reported },
+        maxTokens: { n: MAX_TOKENS },
+        costLimit: { maxCost: MAX_COST, flattenFragments: true, ...reported },
         blockFieldSuggestion: { enabled: production },
       }),
       // introspection may go as deep as graphql-js's standard query (GraphiQL, codegen) and no deeper
-      maxDepthPlugin({ n: INTROSPECTION_MAX_DEPTH, ignoreIntrospection: false, flattenFragments: true }),
+      maxDepthPlugin({ n: INTROSPECTION_MAX_DEPTH, ignoreIntrospection: false, flattenFragments: true, ...reported }),
+      // closes two holes in graphql-armor 3.2.0's counting (test/hardening.http.test.ts)
+      armorGaps,
     ],
   });
 }
@@ -125,6 +138,71 @@ mutation SendHello {
 /** The caller's X-Request-Id when it looks like one, else a new id. */
 function requestIdOf(header: string | null): string {
   return header && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
+/**
+ * graphql-armor reports through the validation context rather than throwing, so its rejections
+ * are ordinary validation errors with extensions.code GRAPHQL_VALIDATION_FAILED.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [(ctx: ValidationContext | null, error: GraphQLError) => ctx?.reportError(error)],
+};
+
+const armorGaps: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(reservedAliasRule);
+    addValidationRule(directivesThroughSpreadsRule);
+  },
+};
+
+/**
+ * Aliases starting with `__` are refused (such names are reserved for introspection): armor's
+ * alias count skips any alias named `__typename`, so `__typename: login(...)` would get past the cap.
+ */
+function reservedAliasRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      const alias = node.alias?.value;
+      if (alias?.startsWith('__') && alias !== node.name.value) {
+        context.reportError(new GraphQLError(`The alias "${alias}" is reserved: names starting with "__" belong to introspection.`, { nodes: node.alias }));
+      }
+    },
+  };
+}
+
+/**
+ * Directives per operation through fragments, counting the ones on every fragment spread: armor's
+ * count drops the directives of a spread of a fragment it has seen before (`...F @include @skip` repeated).
+ */
+function directivesThroughSpreadsRule(context: ValidationContext): ASTVisitor {
+  const perFragment = new Map<string, number>();
+  const inSet = (set: SelectionSetNode | undefined, visiting: Set<string>): number => {
+    let n = 0;
+    for (const sel of set?.selections ?? []) {
+      n += sel.directives?.length ?? 0;
+      if (sel.kind !== Kind.FRAGMENT_SPREAD) n += inSet(sel.selectionSet, visiting);
+      else n += inFragment(sel.name.value, visiting);
+    }
+    return n;
+  };
+  const inFragment = (name: string, visiting: Set<string>): number => {
+    const known = perFragment.get(name);
+    if (known !== undefined) return known;
+    const fragment = context.getFragment(name);
+    if (!fragment || visiting.has(name)) return 0; // unknown or cyclic: other rules report it
+    visiting.add(name);
+    const n = (fragment.directives?.length ?? 0) + inSet(fragment.selectionSet, visiting);
+    visiting.delete(name);
+    perFragment.set(name, n);
+    return n;
+  };
+  return {
+    OperationDefinition(op) {
+      const n = (op.directives?.length ?? 0) + inSet(op.selectionSet, new Set());
+      if (n > MAX_DIRECTIVES) context.reportError(new GraphQLError(`Directives limit of ${MAX_DIRECTIVES} exceeded, found ${n}.`, { nodes: op }));
+    },
+  };
 }
 
 function located(error: GraphQLError, at: GraphQLError): GraphQLError {
