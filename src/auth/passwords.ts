@@ -1,8 +1,11 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import pLimit from 'p-limit';
+import { rateLimited } from '../errors.js';
 
 /** OWASP's scrypt setting N=2^15, r=8, p=3 (about 32 MiB and tens of ms a hash). */
 export const DEFAULT_SCRYPT = { N: 2 ** 15, r: 8, p: 3 } as const;
+/** Hashes that may wait in line for a free slot; past that, login and register fail fast. */
+export const DEFAULT_MAX_QUEUED_HASHES = 256;
 const KEY_LENGTH = 32;
 
 export interface ScryptParams {
@@ -29,11 +32,18 @@ function scrypt(password: string, salt: Buffer, params: ScryptParams): Promise<B
 }
 
 /**
- * Hashes with at most `concurrency` scrypt computations at once; the rest wait in line,
- * so a login flood costs queue slots, not 32 MiB each.
+ * Hashes with at most `concurrency` scrypt computations at once; at most `maxQueued` more wait
+ * in line, so a login flood costs bounded queue slots, not 32 MiB each. With the line full,
+ * hash and verify fail at once with RATE_LIMITED (retryAfter 1) instead of queueing without bound.
  */
-export function createPasswordHasher(concurrency: number, params: ScryptParams = DEFAULT_SCRYPT): PasswordHasher {
-  const limit = pLimit(concurrency);
+export function createPasswordHasher(
+  concurrency: number,
+  params: ScryptParams = DEFAULT_SCRYPT,
+  maxQueued: number = DEFAULT_MAX_QUEUED_HASHES,
+): PasswordHasher {
+  const pool = pLimit(concurrency);
+  const limit = <T>(work: () => Promise<T>): Promise<T> =>
+    pool.activeCount >= concurrency && pool.pendingCount >= maxQueued ? Promise.reject(rateLimited(1)) : pool(work);
   const dummySalt = randomBytes(16);
 
   const hash = (password: string) =>
@@ -58,7 +68,7 @@ export function createPasswordHasher(concurrency: number, params: ScryptParams =
     hash,
     verify,
     get pending() {
-      return limit.activeCount + limit.pendingCount;
+      return pool.activeCount + pool.pendingCount;
     },
   };
 }

@@ -42,6 +42,8 @@ export interface Config {
   readonly logLevel: string;
   /** Password hashes computed at once; more wait in line. @default 4 */
   readonly maxConcurrentHashes: number;
+  /** Password hashes that may wait in line; past that login and register answer RATE_LIMITED. @default 256 */
+  readonly maxQueuedHashes: number;
   /** Seconds between WebSocket pings; a socket silent for two intervals is dropped. @default 30 */
   readonly wsPingInterval: number;
   /** Seconds SIGTERM waits for in-flight work before exiting. @default 10 */
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       HISTORY_TTL: positiveInt(1)({ default: 604_800 }),
       LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info' }),
       MAX_CONCURRENT_HASHES: positiveInt(1)({ default: 4 }),
+      MAX_QUEUED_HASHES: positiveInt(0)({ default: 256 }),
       WS_PING_INTERVAL: positiveInt(1)({ default: 30 }),
       SHUTDOWN_TIMEOUT: num({ default: 10 }),
       LOGIN_IP_RATE_LIMIT: rateLimit({ default: { count: 50, seconds: 60 } }),
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     historyTtl: e.HISTORY_TTL,
     logLevel: e.LOG_LEVEL,
     maxConcurrentHashes: e.MAX_CONCURRENT_HASHES,
+    maxQueuedHashes: e.MAX_QUEUED_HASHES,
     wsPingInterval: e.WS_PING_INTERVAL,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT || null,

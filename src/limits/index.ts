@@ -12,8 +12,8 @@ export interface RateLimits {
    * (aliases in one document) cannot slip past the limit; refused once failures reached it.
    */
   beginLogin(username: string, clientAddress: string | null): Promise<number>;
-  /** The attempt succeeded: it does not count as a failure. */
-  loginSucceeded(username: string, clientAddress: string | null): Promise<void>;
+  /** The attempt did not fail (it succeeded, or was refused before the password was checked): it does not count. */
+  forgiveLogin(username: string, clientAddress: string | null): Promise<void>;
 }
 
 export interface RateLimitOptions {
@@ -58,7 +58,7 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       const [byName, byAddress] = await Promise.all([consume(login, username), consume(loginIp, clientAddress)]);
       return Math.max(byName, byAddress);
     },
-    async loginSucceeded(username, clientAddress) {
+    async forgiveLogin(username, clientAddress) {
       if (login) await guard(() => login.reward(username, 1));
       if (loginIp && clientAddress !== null) await guard(() => loginIp.reward(clientAddress, 1));
     },

@@ -45,8 +45,16 @@ export async function login(ctx: ChatContext, args: { username: string; password
   const wait = await limits.beginLogin(username, address);
   if (wait > 0) throw rateLimited(wait);
   const user = await store.findUser(username);
-  if (!(await passwords.verify(password, user?.passwordHash ?? null)) || !user) throw unauthenticated(BAD_LOGIN);
-  await limits.loginSucceeded(username, address);
+  let ok: boolean;
+  try {
+    ok = await passwords.verify(password, user?.passwordHash ?? null);
+  } catch (err) {
+    // refused before the password was checked (the hash line is full): not a failed login
+    await limits.forgiveLogin(username, address);
+    throw err;
+  }
+  if (!ok || !user) throw unauthenticated(BAD_LOGIN);
+  await limits.forgiveLogin(username, address);
   return startLogin(ctx, user);
 }
 

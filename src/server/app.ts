@@ -50,7 +50,7 @@ export async function createChatServer(config: Config, options: ChatServerOption
     store: backends.store,
     engine: backends.engine,
     tokens,
-    passwords: createPasswordHasher(config.maxConcurrentHashes, options.scrypt ?? DEFAULT_SCRYPT),
+    passwords: createPasswordHasher(config.maxConcurrentHashes, options.scrypt ?? DEFAULT_SCRYPT, config.maxQueuedHashes),
     limits: backends.limits,
     hooks: metrics.hooks,
     revocations: createRevocations(),
