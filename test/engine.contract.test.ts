@@ -4,7 +4,7 @@ import { BackendUnavailableError } from '../src/errors.js';
 import { compareIdStrings, parseId } from '../src/pubsub/ids.js';
 import { createMemoryEngine } from '../src/pubsub/memory.js';
 import { createRedisEngine, ISO_FROM_MS_LUA } from '../src/pubsub/redis.js';
-import type { Engine, RangeQuery, StoredMessage, Topic } from '../src/pubsub/types.js';
+import { isChange, type Engine, type LogEntry, type RangeQuery, type RoomSignal, type StoredMessage, type Topic } from '../src/pubsub/types.js';
 import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { waitFor } from './support/net.js';
 import { testPrefix } from './support/redis.js';
@@ -82,7 +82,7 @@ const draft = (text: string, authorId = 'author-1') => ({ text, authorId, author
 
 /** Subscribes and collects what arrives. */
 async function collect(engine: Engine, topic: Topic) {
-  const received: StoredMessage[] = [];
+  const received: LogEntry[] = [];
   const subscription = await engine.subscribe(topic, (m) => received.push(m));
   return { received, subscription };
 }
@@ -313,6 +313,108 @@ function engineContract(factory: EngineFactory) {
       expect(there.received).toEqual(log);
       expect([...appended].sort((a, b) => compareIdStrings(a.id, b.id))).toEqual(log);
       expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual(log);
+    });
+  });
+
+  describe('edits and deletions', () => {
+    it('only the author changes a message; history shows the final state, entries the events, subscribers the changes', async () => {
+      const room = roomName();
+      const live = await collect(engine, { kind: 'room', room });
+      const a = await engine.append(room, draft('first', 'ann'));
+      const b = await engine.append(room, draft('second', 'bob'));
+      const c = await engine.append(room, draft('third', 'ann'));
+      expect(await engine.change(room, { kind: 'edited', target: a.id, text: 'first!', authorId: 'bob', authorName: 'bob' })).toEqual({ ok: false, reason: 'not-author' });
+      const edited = await engine.change(room, { kind: 'edited', target: a.id, text: 'first, edited', authorId: 'ann', authorName: 'ann' });
+      const deleted = await engine.change(room, { kind: 'deleted', target: c.id, text: '', authorId: 'ann', authorName: 'ann' });
+      expect(edited.ok && deleted.ok).toBe(true);
+      if (!edited.ok || !deleted.ok) return;
+      expect(edited.change).toMatchObject({ kind: 'edited', target: a.id, text: 'first, edited', room });
+      expect(compareIdStrings(edited.change.id, c.id)).toBeGreaterThan(0);
+      // gone or unknown messages cannot change
+      expect(await engine.change(room, { kind: 'edited', target: c.id, text: 'back', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+      expect(await engine.change(room, { kind: 'deleted', target: '1-0', text: '', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+      expect(await engine.change(room, { kind: 'edited', target: edited.change.id, text: 'x', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+
+      const history = await engine.range(room, { limit: 10, from: 'newest' });
+      expect(history.map((m) => [m.id, m.text, m.editedAt ?? null])).toEqual([
+        [a.id, 'first, edited', edited.change.createdAt],
+        [b.id, 'second', null],
+      ]);
+      expect(await engine.range(room, { after: a.id, limit: 10, from: 'oldest' })).toEqual([b]);
+      expect(await engine.range(room, { limit: 1, from: 'newest' })).toEqual([b]);
+      expect((await engine.entries(room, { limit: 10 })).map((e) => (isChange(e) ? `${e.kind}:${e.target}` : e.id))).toEqual([
+        a.id, b.id, c.id, `edited:${a.id}`, `deleted:${c.id}`,
+      ]);
+      expect((await engine.entries(room, { after: c.id, limit: 1 })).map((e) => e.id)).toEqual([edited.change.id]);
+      await waitFor(() => live.received.length === 5, { timeoutMs: 5000, what: 'five live entries' });
+      expect(live.received).toEqual(await engine.entries(room, { limit: 10 }));
+      await live.subscription.unsubscribe();
+    });
+  });
+
+  describe('read marks', () => {
+    it('count what came after the mark, move forward only, and follow the author on send', async () => {
+      const room = roomName();
+      const other = roomName();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await engine.append(room, draft(`m${i}`, 'writer'))).id);
+      const fresh = await engine.readMarks('reader', [room, other]);
+      expect(fresh.get(room)).toEqual({ lastReadId: null, unread: 5 });
+      expect(fresh.get(other)).toEqual({ lastReadId: null, unread: 0 });
+      expect(await engine.markRead(room, 'reader', ids[2]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      // backwards is ignored
+      expect(await engine.markRead(room, 'reader', ids[0]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      // an id between messages reads up to the message before it
+      const [ms, seq] = ids[3]!.split('-').map(BigInt) as [bigint, bigint];
+      const after3 = `${ms}-${seq + 1n}` === ids[4] ? ids[3]! : `${ms}-${seq + 1n}`;
+      expect((await engine.markRead(room, 'reader', after3)).lastReadId).toBe(ids[3]);
+      // the writer has read what it wrote
+      expect((await engine.readMarks('writer', [room])).get(room)).toEqual({ lastReadId: ids[4], unread: 0 });
+      await engine.append(room, draft('m5', 'writer'));
+      expect((await engine.readMarks('reader', [room])).get(room)!.unread).toBe(2);
+      expect((await engine.markRead(room, 'reader', '99999999999999-0')).unread).toBe(0);
+    });
+  });
+
+  describe('signals and presence', () => {
+    it('room signals reach every instance, and only that room', async () => {
+      const other = await factory.peer(engine);
+      const room = roomName();
+      const got: RoomSignal[] = [];
+      const elsewhere: RoomSignal[] = [];
+      const sub = await other.subscribeSignals(room, (s) => got.push(s));
+      const sub2 = await other.subscribeSignals(roomName(), (s) => elsewhere.push(s));
+      const signal: RoomSignal = { type: 'typing', room, userId: 'u1', username: 'ann', expiresAt: new Date().toISOString() };
+      await engine.signal(signal);
+      await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'the signal' });
+      expect(got).toEqual([signal]);
+      expect(elsewhere).toEqual([]);
+      await sub.unsubscribe();
+      await sub2.unsubscribe();
+    });
+
+    it('a user is present once however many subscriptions it has on however many instances, and leaves with the last', async () => {
+      const other = await factory.peer(engine);
+      const room = roomName();
+      const signals: RoomSignal[] = [];
+      const sub = await engine.subscribeSignals(room, (s) => signals.push(s));
+      const ann = { id: randomUUID(), username: 'ann' };
+      const bob = { id: randomUUID(), username: 'bob' };
+      const a1 = await engine.enterPresence(room, ann);
+      const a2 = await other.enterPresence(room, ann);
+      const b1 = await other.enterPresence(room, bob);
+      const names = async () => (await other.present(room)).map((u) => u.username).sort();
+      expect(await names()).toEqual(['ann', 'bob']);
+      await a1.leave();
+      expect(await names()).toEqual(['ann', 'bob']);
+      await a2.leave();
+      await a2.leave(); // idempotent
+      expect(await names()).toEqual(['bob']);
+      await b1.leave();
+      expect(await names()).toEqual([]);
+      await waitFor(() => signals.length === 4, { timeoutMs: 5000, what: 'four presence signals' });
+      expect(signals.map((s) => (s.type === 'presence' ? `${s.username}:${s.online}` : s.type))).toEqual(['ann:true', 'bob:true', 'ann:false', 'bob:false']);
+      await sub.unsubscribe();
     });
   });
 

@@ -48,6 +48,10 @@ export interface Config {
   readonly wsPingInterval: number;
   /** Seconds SIGTERM waits for in-flight work before exiting. @default 10 */
   readonly shutdownTimeout: number;
+  /** Typing signals per user per window; null = off. @default 10/10 */
+  readonly typingRateLimit: RateLimit | null;
+  /** Seconds a user stays present after their instance stops refreshing it (a crash). @default 30 */
+  readonly presenceTtl: number;
   /** Failed logins per client address per window; null = off. @default 50/60 */
   readonly loginIpRateLimit: RateLimit | null;
   /**
@@ -131,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       WS_PING_INTERVAL: positiveInt(1)({ default: 30 }),
       SHUTDOWN_TIMEOUT: num({ default: 10 }),
       LOGIN_IP_RATE_LIMIT: rateLimit({ default: { count: 50, seconds: 60 } }),
+      TYPING_RATE_LIMIT: rateLimit({ default: { count: 10, seconds: 10 } }),
+      PRESENCE_TTL: positiveInt(2)({ default: 30 }),
       TRUSTED_PROXIES: list({ default: [] }),
       ALLOWED_ORIGINS: list({ default: [] }),
       WS_MAX_SUBSCRIPTIONS: positiveInt(1)({ default: 100 }),
@@ -185,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     wsPingInterval: e.WS_PING_INTERVAL,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT || null,
+    typingRateLimit: e.TYPING_RATE_LIMIT || null,
+    presenceTtl: e.PRESENCE_TTL,
     trustedProxies: Object.freeze([...e.TRUSTED_PROXIES]),
     allowedOrigins: Object.freeze([...e.ALLOWED_ORIGINS]),
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,

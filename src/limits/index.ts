@@ -5,8 +5,10 @@ import { BackendUnavailableError } from '../errors.js';
 
 /** The throttles of the contract. Each answer is 0 (go ahead) or the seconds to wait. */
 export interface RateLimits {
-  /** Counts one send of `userId`. */
+  /** Counts one send (or edit, or deletion) of `userId`. */
   consumeMessage(userId: string): Promise<number>;
+  /** Counts one typing signal of `userId`. */
+  consumeTyping(userId: string): Promise<number>;
   /**
    * Counts a login attempt for `username` before the password is checked, so parallel attempts
    * (aliases in one document) cannot slip past the limit; refused once failures reached it.
@@ -19,6 +21,8 @@ export interface RateLimits {
 export interface RateLimitOptions {
   readonly message: RateLimit | null;
   readonly login: RateLimit | null;
+  /** Typing signals per user. */
+  readonly typing?: RateLimit | null;
   /** Failed logins per client address (behind a trusted proxy, the forwarded one). */
   readonly loginIp?: RateLimit | null;
   /** Shared counters across instances when given; else per process. */
@@ -42,6 +46,7 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const message = make(options.message, 'msg');
   const login = make(options.login, 'login');
   const loginIp = make(options.loginIp ?? null, 'login-ip');
+  const typing = make(options.typing ?? null, 'typing');
   const consume = async (limiter: RateLimiterAbstract | null, key: string | null) => {
     if (!limiter || key === null) return 0;
     try {
@@ -54,6 +59,7 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
 
   return {
     consumeMessage: (userId) => consume(message, userId),
+    consumeTyping: (userId) => consume(typing, userId),
     async beginLogin(username, clientAddress) {
       const [byName, byAddress] = await Promise.all([consume(login, username), consume(loginIp, clientAddress)]);
       return Math.max(byName, byAddress);

@@ -1,7 +1,7 @@
 import { BackendUnavailableError } from '../errors.js';
 import { compareIds, formatId, nextId, parseId, type StreamId } from './ids.js';
 import { channelOf } from './topics.js';
-import type { ControlEvent, Engine, Listener, StoredMessage } from './types.js';
+import { isChange, type ControlEvent, type Engine, type Listener, type LogEntry, type MessageChange, type ReadMark, type RoomSignal, type StoredMessage } from './types.js';
 
 export interface MemoryEngineOptions {
   /** Messages kept per room. @default 1000 */
@@ -13,8 +13,16 @@ export interface MemoryEngineOptions {
 
 interface RoomLog {
   last: StreamId | null;
-  entries: StoredMessage[];
+  entries: LogEntry[];
   ids: StreamId[];
+  /** Per entry: the message's number in the room (1, 2, ...), 0 for changes. */
+  numbers: number[];
+  /** Messages ever appended: the number of the newest. */
+  total: number;
+  /** Final state of changed messages, by message id. */
+  changes: Map<string, { text: string; editedAt: string } | { deleted: true }>;
+  /** Read marks by user id. */
+  reads: Map<string, { id: string; n: number }>;
 }
 
 /** The embedded engine: per-room capped arrays and synchronous publish after append, mirroring the Redis script. */
@@ -25,8 +33,34 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const logs = new Map<string, RoomLog>();
   const listeners = new Map<string, Set<Listener>>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
-
-  const publish = (channel: string, message: StoredMessage) => {
+  const signalListeners = new Map<string, Set<(signal: RoomSignal) => void>>();
+  /** room -> user id -> how many of this user's subscriptions are in the room */
+  const presence = new Map<string, Map<string, { username: string; count: number }>>();
+  const logOf = (room: string) => {
+    let log = logs.get(room);
+    if (!log) logs.set(room, (log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map() }));
+    return log;
+  };
+  const emitSignal = (signal: RoomSignal) => {
+    for (const listener of [...(signalListeners.get(signal.room) ?? [])]) {
+      try {
+        listener(signal);
+      } catch {
+        // as publish: one faulty listener must not starve the others
+      }
+    }
+  };
+  /** A message in its final state, or null when deleted. */
+  const finalState = (log: RoomLog, m: StoredMessage): StoredMessage | null => {
+    const c = log.changes.get(m.id);
+    if (!c) return m;
+    return 'deleted' in c ? null : { ...m, text: c.text, editedAt: c.editedAt };
+  };
+  const readMark = (log: RoomLog | undefined, userId: string): ReadMark => {
+    const mark = log?.reads.get(userId);
+    return { lastReadId: mark?.id ?? null, unread: Math.min(historyLimit, Math.max(0, (log?.total ?? 0) - (mark?.n ?? 0))) };
+  };
+  const publish = (channel: string, message: LogEntry) => {
     for (const listener of listeners.get(channel) ?? []) {
       try {
         listener(message);
@@ -40,8 +74,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     let drop = Math.max(0, log.entries.length - historyLimit);
     while (drop < log.ids.length && log.ids[drop]!.ms < oldest) drop++;
     if (drop > 0) {
+      for (const e of log.entries.slice(0, drop)) if (!isChange(e)) log.changes.delete(e.id);
       log.entries.splice(0, drop);
       log.ids.splice(0, drop);
+      log.numbers.splice(0, drop);
     }
   };
   /** Index of the first id greater than `id` (or >= when inclusive). */
@@ -62,18 +98,50 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     async append(room, draft, opts = {}) {
       // same rule as the Redis script: work that arrives after its deadline is refused, not done
       if (opts.deadline !== undefined && now() > opts.deadline) throw new BackendUnavailableError('append refused: it arrived after its deadline');
-      let log = logs.get(room);
-      if (!log) logs.set(room, (log = { last: null, entries: [], ids: [] }));
+      const log = logOf(room);
       const t = now();
       const id = nextId(log.last, t);
       log.last = id;
-      const message: StoredMessage = { ...draft, id: formatId(id), room, createdAt: new Date(t).toISOString() };
+      const message: StoredMessage = { text: draft.text, authorId: draft.authorId, authorName: draft.authorName, id: formatId(id), room, createdAt: new Date(t).toISOString() };
       log.entries.push(message);
       log.ids.push(id);
+      log.numbers.push(++log.total);
+      log.reads.set(draft.authorId, { id: message.id, n: log.total });
       trim(log);
       publish(channelOf({ kind: 'room', room }), message);
       for (const userId of opts.notifyUsers ?? []) publish(channelOf({ kind: 'user', userId }), message);
       return message;
+    },
+    async change(room, draft, opts = {}) {
+      if (opts.deadline !== undefined && now() > opts.deadline) throw new BackendUnavailableError('change refused: it arrived after its deadline');
+      const log = logs.get(room);
+      if (!log) return { ok: false, reason: 'not-found' };
+      trim(log);
+      const target = parseId(draft.target);
+      const at = target ? upperBound(log.ids, target, true) : -1;
+      const entry = at >= 0 ? log.entries[at] : undefined;
+      if (!entry || entry.id !== draft.target || isChange(entry) || !finalState(log, entry)) return { ok: false, reason: 'not-found' };
+      if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
+      const t = now();
+      const id = nextId(log.last, t);
+      log.last = id;
+      const change: MessageChange = {
+        kind: draft.kind,
+        id: formatId(id),
+        room,
+        target: draft.target,
+        text: draft.kind === 'deleted' ? '' : draft.text,
+        authorId: draft.authorId,
+        authorName: draft.authorName,
+        createdAt: new Date(t).toISOString(),
+      };
+      log.entries.push(change);
+      log.ids.push(id);
+      log.numbers.push(0);
+      log.changes.set(draft.target, draft.kind === 'deleted' ? { deleted: true } : { text: change.text, editedAt: change.createdAt });
+      trim(log);
+      publish(channelOf({ kind: 'room', room }), change);
+      return { ok: true, change };
     },
     async range(room, q) {
       const log = logs.get(room);
@@ -81,10 +149,85 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       trim(log);
       const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
       const end = q.before ? upperBound(log.ids, parseId(q.before)!, true) : log.ids.length;
-      if (start >= end) return [];
-      return q.from === 'oldest'
-        ? log.entries.slice(start, Math.min(end, start + q.limit))
-        : log.entries.slice(Math.max(start, end - q.limit), end);
+      const out: StoredMessage[] = [];
+      const take = (i: number) => {
+        const e = log.entries[i]!;
+        const m = isChange(e) ? null : finalState(log, e);
+        if (m) out.push(m);
+      };
+      if (q.from === 'oldest') for (let i = start; i < end && out.length < q.limit; i++) take(i);
+      else {
+        for (let i = end - 1; i >= start && out.length < q.limit; i--) take(i);
+        out.reverse();
+      }
+      return out;
+    },
+    async entries(room, q) {
+      const log = logs.get(room);
+      if (!log) return [];
+      trim(log);
+      const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
+      return log.entries.slice(start, start + q.limit);
+    },
+    async markRead(room, userId, id) {
+      const log = logOf(room);
+      trim(log);
+      const cursor = parseId(id)!;
+      // the newest message at or before the cursor
+      let i = upperBound(log.ids, cursor, false) - 1;
+      while (i >= 0 && log.numbers[i] === 0) i--;
+      const candidate =
+        i >= 0
+          ? { id: log.entries[i]!.id, n: log.numbers[i]! }
+          : // nothing retained at or before it: read up to just before the oldest retained message
+            { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
+      const current = log.reads.get(userId);
+      if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
+      return readMark(log, userId);
+    },
+    async readMarks(userId, rooms) {
+      return new Map(rooms.map((room) => [room, readMark(logs.get(room), userId)]));
+    },
+    async signal(signal) {
+      emitSignal(signal);
+    },
+    async subscribeSignals(room, listener) {
+      let set = signalListeners.get(room);
+      if (!set) signalListeners.set(room, (set = new Set()));
+      const entry = (s: RoomSignal) => listener(s);
+      set.add(entry);
+      return {
+        async unsubscribe() {
+          const current = signalListeners.get(room);
+          current?.delete(entry);
+          if (current?.size === 0) signalListeners.delete(room);
+        },
+      };
+    },
+    async enterPresence(room, user) {
+      let users = presence.get(room);
+      if (!users) presence.set(room, (users = new Map()));
+      const here = users.get(user.id);
+      if (here) here.count++;
+      else {
+        users.set(user.id, { username: user.username, count: 1 });
+        emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: true });
+      }
+      let left = false;
+      return {
+        async leave() {
+          if (left) return;
+          left = true;
+          const entry = presence.get(room)?.get(user.id);
+          if (!entry || --entry.count > 0) return;
+          presence.get(room)!.delete(user.id);
+          if (presence.get(room)!.size === 0) presence.delete(room);
+          emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: false });
+        },
+      };
+    },
+    async present(room) {
+      return [...(presence.get(room) ?? [])].map(([id, { username }]) => ({ id, username }));
     },
     async subscribe(topic, listener) {
       const channel = channelOf(topic);
@@ -126,6 +269,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     async close() {
       listeners.clear();
       controlListeners.clear();
+      signalListeners.clear();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface EventQueue<T> extends AsyncIterableIterator<T> {
 export interface EventQueueOptions {
   /** Events held for a reader that is behind. @default 1000 */
   readonly limit?: number;
+  /** Past the limit: `fail` ends the stream with overflowError(); `drop-oldest` forgets the oldest event. @default fail */
+  readonly overflow?: 'fail' | 'drop-oldest';
   readonly overflowError?: () => Error;
   /** Called once, when the reader returns or the queue fails. */
   readonly onClose?: () => void;
@@ -56,7 +58,8 @@ export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue
         resolve({ value, done: false });
         return;
       }
-      if (buffer.length >= limit) {
+      if (buffer.length >= limit && options.overflow === 'drop-oldest') buffer.shift();
+      else if (buffer.length >= limit) {
         buffer.length = 0;
         fail(options.overflowError?.() ?? new Error('subscriber too slow'));
         return;

@@ -1,10 +1,12 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import { BackendUnavailableError } from '../errors.js';
-import { defineScript, guarded, pingWithin, quitClient, toBackendError } from '../store/redis-client.js';
-import { formatId, parseId, type StreamId } from './ids.js';
+import { guarded, pingWithin, quitClient, toBackendError } from '../store/redis-client.js';
+import { compareIdStrings, parseId } from './ids.js';
+import { createRedisLog, parseEntry } from './redis-log.js';
+import { createRedisPresence } from './redis-presence.js';
 import { channelOf, CONTROL_CHANNEL } from './topics.js';
-import type { ControlEvent, Engine, Listener, StoredMessage, Subscription } from './types.js';
+import type { ControlEvent, Engine, Listener, LogEntry, RoomSignal, StoredMessage, Subscription } from './types.js';
 
 export interface RedisEngineOptions {
   /** Commands: XADD (by script), XRANGE, PING. Made with createRedisClient. */
@@ -17,72 +19,16 @@ export interface RedisEngineOptions {
   readonly historyLimit: number;
   /** Seconds a message is kept. */
   readonly historyTtl: number;
+  /** Seconds a crashed instance's users stay present (its heartbeat stopped). @default 30 */
+  readonly presenceTtl?: number;
   /** Clock for ageing in range (Unix ms). @default Date.now */
   readonly now?: () => number;
 }
 
-/**
- * createdAt from a Unix ms count, exactly as Date#toISOString writes it (years 0-9999), with
- * integer arithmetic (Howard Hinnant's civil_from_days): Lua has no date library in Redis.
- * Exported for the test that compares it with Date#toISOString.
- */
-export const ISO_FROM_MS_LUA = `
-local function iso_from_ms(ms)
-  local days = math.floor(ms / 86400000)
-  local rest = ms - days * 86400000
-  local z = days + 719468
-  local era = math.floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-  local y = yoe + era * 400
-  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
-  local mp = math.floor((5 * doy + 2) / 153)
-  local d = doy - math.floor((153 * mp + 2) / 5) + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  if m <= 2 then y = y + 1 end
-  local h = math.floor(rest / 3600000)
-  local mi = math.floor((rest % 3600000) / 60000)
-  local s = math.floor((rest % 60000) / 1000)
-  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, h, mi, s, rest % 1000)
-end
-`;
+export { ISO_FROM_MS_LUA } from './redis-log.js';
 
-/*
- * Append and publish in one script, so that Redis runs them as one step: subscribers receive a
- * room's messages in the order of their ids, and a message is published iff it is in the log.
- *
- * KEYS: room:{name}:log. ARGV: deadline ms ('' = none), historyLimit, historyTtl ms, room, text,
- * authorId, authorName, then the channels to publish on (the room's, then notified users').
- *
- * - The deadline is checked against the server's clock (TIME): a stalled Redis that wakes up
- *   refuses work whose caller has already been answered with an error.
- * - Trimming is approximate (MAXLEN ~, MINID ~): Redis drops whole stream nodes only, which is
- *   O(1) per append; exact trimming would split nodes on every append of a full room. The contract
- *   asks for "at least historyLimit" retained, which `~` honours; range() hides what is too old.
- * - createdAt is not stored: it is the id's milliseconds by definition, so range() derives it the
- *   same way (and the id is only known after XADD, when the entry can no longer change).
- */
-const APPEND = `${ISO_FROM_MS_LUA}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local deadline = tonumber(ARGV[1])
-if deadline and now > deadline then
-  return redis.error_reply('DEADLINE append refused: it arrived after its deadline')
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'text', ARGV[5], 'authorId', ARGV[6], 'authorName', ARGV[7])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[3])))
--- an idle room's log goes away once all of it is too old anyway
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local ms = tonumber(string.match(id, '^(%d+)-'))
-local json = cjson.encode({ id = id, room = ARGV[4], text = ARGV[5], authorId = ARGV[6], authorName = ARGV[7], createdAt = iso_from_ms(ms) })
-for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], json) end
-return json
-`;
-
-/** How much earlier than the client's command timeout an append must have run, for the reply to arrive in time. */
-const DEADLINE_MARGIN_MS = 100;
-
-const U64_MAX = (1n << 64n) - 1n;
+/** Log entries read per round trip when filling the gap of a reconnect. */
+const FILL_PAGE = 500;
 
 const isControlEvent = (v: unknown): v is ControlEvent => {
   if (typeof v !== 'object' || v === null) return false;
@@ -97,27 +43,33 @@ const isStoredMessage = (v: unknown): v is StoredMessage => {
   return ['id', 'room', 'text', 'authorId', 'authorName', 'createdAt'].every((k) => typeof m[k] === 'string');
 };
 
-/** The entry right after `id` (for an exclusive lower bound); null past the largest id. */
-const successor = (id: StreamId): StreamId | null =>
-  id.seq < U64_MAX ? { ms: id.ms, seq: id.seq + 1n } : id.ms < U64_MAX ? { ms: id.ms + 1n, seq: 0n } : null;
+/** A message, or an edit or deletion (which carries kind and target besides). */
+const isLogEntry = (v: unknown): v is LogEntry => {
+  if (!isStoredMessage(v)) return false;
+  const kind = (v as { kind?: unknown }).kind;
+  return kind === undefined || ((kind === 'edited' || kind === 'deleted') && typeof (v as { target?: unknown }).target === 'string');
+};
 
-/** The entry right before `id` (for an exclusive upper bound); null before 0-0. */
-const predecessor = (id: StreamId): StreamId | null =>
-  id.seq > 0n ? { ms: id.ms, seq: id.seq - 1n } : id.ms > 0n ? { ms: id.ms - 1n, seq: U64_MAX } : null;
+const isRoomSignal = (v: unknown): v is RoomSignal => {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  if (typeof s.room !== 'string' || typeof s.userId !== 'string' || typeof s.username !== 'string') return false;
+  return (s.type === 'typing' && typeof s.expiresAt === 'string') || (s.type === 'presence' && typeof s.online === 'boolean');
+};
 
-const parseCursor = (id: string, what: string): StreamId => {
-  const parsed = parseId(id);
-  if (!parsed) throw new TypeError(`${what} is not a message id: ${id}`);
-  return parsed;
+/** The log id of a payload of a room channel; null when it has none. */
+const logIdOf = (payload: unknown): string | null => {
+  const id = typeof payload === 'object' && payload !== null ? (payload as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && parseId(id) ? id : null;
 };
 
 /** The log in Redis streams, live delivery through Redis pub/sub (graphql-redis-subscriptions). */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { client, subscriber, keyPrefix: p } = options;
-  const historyTtlMs = options.historyTtl * 1000;
-  const now = options.now ?? Date.now;
-  const appendScript = defineScript(client, 'chatEngineAppend', APPEND);
-  const logKey = (room: string) => `${p}room:{${room}}:log`;
+  const log = createRedisLog(options);
+  const logKey = log.logKey;
+  const signalChannel = (room: string) => `${p}room:{${room}}:signals`;
+  const presence = createRedisPresence({ client, keyPrefix: p, ttl: options.presenceTtl ?? 30, signalChannel });
 
   // Re-subscribing after a reconnect relies on ioredis autoResubscribe; refuse a client without it.
   if (subscriber.options.autoResubscribe === false) throw new Error('the subscriber connection needs autoResubscribe');
@@ -147,143 +99,242 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
   });
   const pubsub = new RedisPubSub({ publisher: client, subscriber: quietSubscriber });
-  /** RedisPubSub internals, touched only to handle a promise it may leave rejected (see subscribe). */
-  const pending = (pubsub as unknown as { subsPendingRefsMap?: Map<string, { pending?: { catch?: (f: () => void) => unknown } }> }).subsPendingRefsMap;
-  const live = new Map<number, string>();
-  /** Local listeners per channel. */
-  const channels = new Map<string, number>();
-  let closed = false;
-
-  // Backstop to autoResubscribe: ioredis forgets a resubscription whose reply was lost because the
-  // connection dropped again right after reconnecting. SUBSCRIBE to a subscribed channel is a no-op.
-  const resubscribe = () => {
-    const names = [...channels.keys()];
-    if (names.length > 0) subscriber.subscribe(...names).catch(() => {});
-    const stale = [...orphans].filter((name) => !channels.has(name));
-    orphans.clear();
-    if (stale.length > 0) void quietSubscriber.unsubscribe(...stale);
+  /** RedisPubSub internals, touched only to clean up after a failed SUBSCRIBE (see openChannel). */
+  const internals = pubsub as unknown as {
+    subsPendingRefsMap?: Map<string, { pending?: { catch?: (f: () => void) => unknown } }>;
+    subsRefsMap?: Map<string, Set<number>>;
+    subscriptionMap?: Record<number, unknown>;
+    currentSubscriptionId?: number;
   };
-  subscriber.on('ready', resubscribe);
 
-  async function subscribeChannel(channel: string, accept: (payload: unknown) => void): Promise<Subscription> {
-    if (closed) throw new BackendUnavailableError('the engine is closed');
-    // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
-    if (subscriber.status !== 'ready') throw new BackendUnavailableError('Redis subscriber connection is not ready');
-    const deliver = (payload: unknown) => {
+  /*
+   * Filling the gap of a reconnect. Pub/sub is at-most-once: while the subscriber connection is
+   * down (Redis restarted, CLIENT KILL, network), messages appended by any instance are in the log
+   * but reach no local listener, and nothing would tell the clients to resume. So for each room
+   * channel the engine remembers the largest id it delivered (or, before the first one, the log's
+   * last id when the channel was subscribed); from the moment the connection drops it holds live
+   * messages back, and once SUBSCRIBE is confirmed again it reads the log after that id, delivers
+   * what was missed, then the held messages, skipping ids already delivered. Listeners so keep
+   * receiving every message of the room, in log order, each once. A listener that joins an
+   * existing channel while the gap is being filled may also get the few messages of the gap,
+   * published just before it joined. User channels (direct-message notifications) and the
+   * control channel are not logs: what was published to them in the gap is lost.
+   */
+  interface Channel {
+    readonly name: string;
+    /** The room whose log backs this channel; null for user and control channels. */
+    readonly room: string | null;
+    readonly listeners: Set<(payload: unknown) => void>;
+    /** The channel's SUBSCRIBE (one per channel, shared by every local listener). */
+    readonly ready: Promise<void>;
+    pubsubId?: number;
+    /** Room channels: every message appended after this id is owed to the listeners. */
+    last?: string;
+    /** Room channels, from a disconnect until the gap is filled: live messages held back. */
+    held: unknown[] | null;
+  }
+  const channels = new Map<string, Channel>();
+  let closed = false;
+  /** Incremented on every disconnect of the subscriber: a fill started before one is abandoned. */
+  let generation = 0;
+
+  const emit = (ch: Channel, payload: unknown) => {
+    // every entry published on a room channel carries its log id
+    const id = ch.room !== null ? logIdOf(payload) : null;
+    if (id !== null) {
+      // ids strictly increase on a channel: one not above the last was delivered by a fill
+      if (ch.last !== undefined && compareIdStrings(id, ch.last) <= 0) return;
+      ch.last = id;
+    }
+    for (const listener of ch.listeners) {
       try {
-        accept(payload);
+        listener(payload);
       } catch {
         // one faulty listener must not starve the others (nor break the connection's reader)
       }
+    }
+  };
+  const dispatch = (ch: Channel, payload: unknown) => {
+    if (ch.held) ch.held.push(payload);
+    else emit(ch, payload);
+  };
+
+  /** Delivers what a room channel missed while disconnected, then what was held; false if cut short by another disconnect. */
+  async function fill(ch: Channel, gen: number): Promise<boolean> {
+    const room = ch.room!;
+    for (let attempt = 0; ch.last !== undefined; attempt++) {
+      try {
+        for (;;) {
+          const entries = await client.xrange(logKey(room), `(${ch.last}`, '+', 'COUNT', FILL_PAGE);
+          if (gen !== generation || closed) return false;
+          for (const entry of entries) emit(ch, parseEntry(room, entry));
+          if (entries.length < FILL_PAGE) break;
+        }
+        break;
+      } catch {
+        if (gen !== generation || closed) return false;
+        // Redis answers the subscriber but not this read: try a few times, then deliver live
+        // messages again without the gap rather than hold them back indefinitely
+        if (attempt >= 3) break;
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+        if (gen !== generation || closed) return false;
+      }
+    }
+    const held = ch.held ?? [];
+    ch.held = null;
+    for (const payload of held) emit(ch, payload);
+    return true;
+  }
+
+  const onClose = () => {
+    generation++;
+    for (const ch of channels.values()) if (ch.room !== null) ch.held ??= [];
+  };
+  subscriber.on('close', onClose);
+
+  // On every reconnect: SUBSCRIBE again (a backstop to autoResubscribe, which forgets a
+  // resubscription whose reply was lost because the connection dropped again right after
+  // reconnecting; SUBSCRIBE to a subscribed channel is a no-op), UNSUBSCRIBE channels left while
+  // disconnected, and once SUBSCRIBE is confirmed, fill the gap of each room channel.
+  const resubscribe = async () => {
+    const gen = generation;
+    const stale = [...orphans].filter((name) => !channels.has(name));
+    orphans.clear();
+    if (stale.length > 0) void quietSubscriber.unsubscribe(...stale);
+    for (let attempt = 0; ; attempt++) {
+      const names = [...channels.keys()];
+      if (names.length === 0) break;
+      try {
+        await subscriber.subscribe(...names);
+        break;
+      } catch {
+        if (gen !== generation || closed) return; // the next 'ready' starts over
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        if (gen !== generation || closed) return;
+      }
+    }
+    if (gen !== generation || closed) return;
+    await Promise.all([...channels.values()].filter((ch) => ch.held !== null).map((ch) => fill(ch, gen)));
+  };
+  const onReady = () => void resubscribe();
+  subscriber.on('ready', onReady);
+
+  /** The channel's one RedisPubSub subscription; rejects (and forgets the channel) if SUBSCRIBE fails. */
+  function openChannel(name: string, room: string | null): Channel {
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    const ch: Channel = {
+      name,
+      room,
+      listeners: new Set(),
+      ready: new Promise<void>((resolve, reject) => (settle = { resolve, reject })),
+      held: null,
     };
+    channels.set(name, ch);
+    const id = internals.currentSubscriptionId;
     // RedisPubSub.subscribe resolves in the callback of ioredis' SUBSCRIBE, i.e. once Redis has
-    // replied to it (a second local listener of the channel waits for that same reply), and only
-    // then adds the listener: every message published after this resolves reaches it.
-    const subscribed = pubsub.subscribe<unknown>(channel, deliver);
+    // replied to it, and only then adds the handler: every message published after this resolves
+    // reaches it.
+    const subscribed = pubsub.subscribe<unknown>(name, (payload) => dispatch(ch, payload));
     // When the first SUBSCRIBE of a channel fails, RedisPubSub also rejects an internal promise
-    // that nobody awaits unless another listener joined meanwhile: handle it here.
-    pending?.get(channel)?.pending?.catch?.(() => {});
-    let id: number;
-    try {
-      id = await subscribed;
-    } catch (err) {
-      // a SUBSCRIBE that timed out may still be carried out by a Redis that was only slow
-      if (!channels.has(channel)) orphans.add(channel);
-      throw toBackendError(err, 'subscribe');
-    }
-    if (closed) {
-      pubsub.unsubscribe(id);
-      throw new BackendUnavailableError('the engine is closed');
-    }
-    live.set(id, channel);
-    channels.set(channel, (channels.get(channel) ?? 0) + 1);
-    return {
-      async unsubscribe() {
-        if (!live.delete(id)) return;
-        const left = (channels.get(channel) ?? 1) - 1;
-        if (left > 0) channels.set(channel, left);
-        else channels.delete(channel);
-        pubsub.unsubscribe(id);
+    // that nobody awaits: handle it here.
+    internals.subsPendingRefsMap?.get(name)?.pending?.catch?.(() => {});
+    subscribed.then(
+      async (pubsubId) => {
+        ch.pubsubId = pubsubId;
+        if (room !== null) {
+          // the floor of what is owed: every message after the log's last id now (the SUBSCRIBE
+          // is confirmed, so anything later is delivered live or, after a disconnect, filled)
+          try {
+            const [latest] = await client.xrevrange(logKey(room), '+', '-', 'COUNT', 1);
+            const floor = latest?.[0] ?? '0-0';
+            if (ch.last === undefined || compareIdStrings(floor, ch.last) > 0) ch.last = floor;
+          } catch (err) {
+            settle.reject(err);
+            return;
+          }
+        }
+        settle.resolve();
       },
-    };
+      (err: unknown) => {
+        // RedisPubSub leaves the failed id behind
+        if (id !== undefined) delete internals.subscriptionMap?.[id];
+        if (internals.subsRefsMap?.get(name)?.size === 0) internals.subsRefsMap.delete(name);
+        // a SUBSCRIBE that timed out may still be carried out by a Redis that was only slow
+        orphans.add(name);
+        settle.reject(err);
+      },
+    );
+    ch.ready.catch(() => {
+      if (channels.get(name) === ch) channels.delete(name);
+      if (ch.pubsubId !== undefined) pubsub.unsubscribe(ch.pubsubId);
+    });
+    return ch;
+  }
+
+  async function subscribeChannel(name: string, room: string | null, accept: (payload: unknown) => void): Promise<Subscription> {
+    for (;;) {
+      if (closed) throw new BackendUnavailableError('the engine is closed');
+      // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
+      if (subscriber.status !== 'ready') throw new BackendUnavailableError('Redis subscriber connection is not ready');
+      const ch = channels.get(name) ?? openChannel(name, room);
+      try {
+        await ch.ready;
+      } catch (err) {
+        throw toBackendError(err, 'subscribe');
+      }
+      if (closed) throw new BackendUnavailableError('the engine is closed');
+      // the last listener may have left (and the channel closed) while this one waited: start over
+      if (channels.get(name) !== ch) continue;
+      // a listener of its own, so that one function subscribed twice is two subscriptions
+      const listener = (payload: unknown) => accept(payload);
+      ch.listeners.add(listener);
+      return {
+        async unsubscribe() {
+          if (!ch.listeners.delete(listener) || ch.listeners.size > 0) return;
+          if (channels.get(name) === ch) channels.delete(name);
+          if (ch.pubsubId !== undefined) pubsub.unsubscribe(ch.pubsubId);
+        },
+      };
+    }
   }
 
   return {
     kind: 'redis',
 
-    async append(room, draft, opts = {}) {
-      // The client gives up after commandTimeout; the script must refuse to run after that, so the
-      // effective deadline is the earlier of the caller's and the client's (with time for the reply).
-      const timeout = client.options.commandTimeout;
-      const clientDeadline = typeof timeout === 'number' ? Date.now() + timeout - Math.min(DEADLINE_MARGIN_MS, timeout / 4) : Infinity;
-      const deadline = Math.floor(Math.min(opts.deadline ?? Infinity, clientDeadline));
-      const targets = [channelOf({ kind: 'room', room }), ...(opts.notifyUsers ?? []).map((userId) => channelOf({ kind: 'user', userId }))];
-      try {
-        const json = await appendScript(
-          1,
-          logKey(room),
-          Number.isFinite(deadline) ? deadline : '',
-          options.historyLimit,
-          historyTtlMs,
-          room,
-          draft.text,
-          draft.authorId,
-          draft.authorName,
-          ...targets.map((c) => p + c),
-        );
-        return JSON.parse(String(json)) as StoredMessage;
-      } catch (err) {
-        if (err instanceof Error && err.message.startsWith('DEADLINE')) throw new BackendUnavailableError(err.message, { cause: err });
-        throw toBackendError(err, 'append');
-      }
-    },
-
-    range: (room, q) =>
-      guarded('range', async () => {
-        if (q.limit <= 0) return [];
-        // entries older than historyTtl may still be in the stream (MINID ~ is approximate): skip them
-        let start: StreamId = { ms: BigInt(Math.max(0, now() - historyTtlMs)), seq: 0n };
-        if (q.after !== undefined) {
-          const next = successor(parseCursor(q.after, 'after'));
-          if (!next) return [];
-          if (next.ms > start.ms || (next.ms === start.ms && next.seq > start.seq)) start = next;
-        }
-        let end: string = '+';
-        if (q.before !== undefined) {
-          const prev = predecessor(parseCursor(q.before, 'before'));
-          if (!prev) return [];
-          end = formatId(prev);
-        }
-        const entries =
-          q.from === 'oldest'
-            ? await client.xrange(logKey(room), formatId(start), end, 'COUNT', q.limit)
-            : (await client.xrevrange(logKey(room), end, formatId(start), 'COUNT', q.limit)).reverse();
-        return entries.map(([id, fields]): StoredMessage => {
-          const f: Record<string, string> = {};
-          for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-          return {
-            id,
-            room,
-            text: f.text ?? '',
-            authorId: f.authorId ?? '',
-            authorName: f.authorName ?? '',
-            createdAt: new Date(Number(parseId(id)!.ms)).toISOString(),
-          };
-        });
-      }),
+    append: log.append,
+    change: log.change,
+    range: log.range,
+    entries: log.entries,
+    markRead: log.markRead,
+    readMarks: log.readMarks,
 
     subscribe(topic, listener: Listener): Promise<Subscription> {
-      return subscribeChannel(p + channelOf(topic), (message) => {
-        if (isStoredMessage(message)) listener(message);
+      return subscribeChannel(p + channelOf(topic), topic.kind === 'room' ? topic.room : null, (entry) => {
+        // room topics carry log entries (messages and changes), user topics messages only
+        if (!isLogEntry(entry)) return;
+        if (topic.kind === 'room' || !('kind' in entry)) listener(entry);
       });
     },
+
+    async signal(signal) {
+      await guarded('signal', () => client.publish(signalChannel(signal.room), JSON.stringify(signal)));
+    },
+
+    subscribeSignals(room, listener) {
+      return subscribeChannel(signalChannel(room), null, (signal) => {
+        if (isRoomSignal(signal) && signal.room === room) listener(signal);
+      });
+    },
+
+    enterPresence: presence.enter,
+    present: presence.present,
 
     async broadcast(event) {
       await guarded('broadcast', () => client.publish(p + CONTROL_CHANNEL, JSON.stringify(event)));
     },
 
     onControl(listener) {
-      return subscribeChannel(p + CONTROL_CHANNEL, (event) => {
+      return subscribeChannel(p + CONTROL_CHANNEL, null, (event) => {
         if (isControlEvent(event)) listener(event);
       });
     },
@@ -296,15 +347,16 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     async close() {
       if (closed) return;
       closed = true;
-      subscriber.off('ready', resubscribe);
-      for (const id of live.keys()) {
+      subscriber.off('ready', onReady);
+      subscriber.off('close', onClose);
+      await presence.close();
+      for (const ch of channels.values()) {
         try {
-          pubsub.unsubscribe(id);
+          if (ch.pubsubId !== undefined) pubsub.unsubscribe(ch.pubsubId);
         } catch {
           // already gone: closing must not fail
         }
       }
-      live.clear();
       channels.clear();
       await Promise.all([quitClient(client), quitClient(subscriber)]);
     },

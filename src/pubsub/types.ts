@@ -13,12 +13,62 @@ export interface StoredMessage {
   readonly authorName: string;
   /** ISO-8601 UTC. */
   readonly createdAt: string;
+  /** When the text was last edited; set on reads of the final state (range), never on live appends. */
+  readonly editedAt?: string;
 }
 
-export type MessageDraft = Omit<StoredMessage, 'id' | 'room' | 'createdAt'>;
+export type MessageDraft = Pick<StoredMessage, 'text' | 'authorId' | 'authorName'>;
 
-/** What a subscriber receives on a topic. */
-export type Listener = (message: StoredMessage) => void;
+/** An edit or a deletion by the author, kept in the room's log after the message it changes. */
+export interface MessageChange {
+  readonly kind: 'edited' | 'deleted';
+  /** The change's own log id (usable as after). */
+  readonly id: string;
+  readonly room: string;
+  /** The id of the message changed. */
+  readonly target: string;
+  /** The new text; '' for a deletion. */
+  readonly text: string;
+  readonly authorId: string;
+  readonly authorName: string;
+  /** When the change was made. */
+  readonly createdAt: string;
+}
+
+/** One entry of a room's log, as stored and as published on the room's topic. */
+export type LogEntry = StoredMessage | MessageChange;
+
+export function isChange(entry: LogEntry): entry is MessageChange {
+  return 'kind' in entry && (entry.kind === 'edited' || entry.kind === 'deleted');
+}
+
+export type ChangeDraft = Pick<MessageChange, 'kind' | 'target' | 'text' | 'authorId' | 'authorName'>;
+
+export type ChangeResult =
+  | { readonly ok: true; readonly change: MessageChange }
+  /** No such message in the retained log, or it was deleted; or the requester is not its author. */
+  | { readonly ok: false; readonly reason: 'not-found' | 'not-author' };
+
+/** A user's read position in a room. */
+export interface ReadMark {
+  /** The newest message read (never moves backwards); null before the first read. */
+  readonly lastReadId: string | null;
+  /** Messages appended after it (deleted ones included), at most the room's history limit. */
+  readonly unread: number;
+}
+
+/** Room signals: ephemeral, never stored, at-most-once. */
+export type RoomSignal =
+  | { readonly type: 'typing'; readonly room: string; readonly userId: string; readonly username: string; readonly expiresAt: string }
+  | { readonly type: 'presence'; readonly room: string; readonly userId: string; readonly username: string; readonly online: boolean };
+
+export interface PresentUser {
+  readonly id: string;
+  readonly username: string;
+}
+
+/** What a subscriber receives on a topic: room topics carry log entries, user topics messages. */
+export type Listener = (entry: LogEntry) => void;
 
 /** A live subscription; `unsubscribe` is idempotent. */
 export interface Subscription {
@@ -56,10 +106,33 @@ export type Topic = { readonly kind: 'room'; readonly room: string } | { readonl
 
 export interface Engine {
   readonly kind: 'memory' | 'redis';
-  /** Appends to the room's log and publishes to its topic (and notifyUsers' topics) in one atomic step. */
+  /**
+   * Appends to the room's log and publishes to its topic (and notifyUsers' topics) in one atomic
+   * step; the author's read mark moves to the new message.
+   */
   append(room: string, draft: MessageDraft, options?: AppendOptions): Promise<StoredMessage>;
-  /** Retained messages of a room, oldest first. */
+  /** Edits or deletes a message of the log, by its author only, and publishes the change, in one atomic step. */
+  change(room: string, draft: ChangeDraft, options?: Pick<AppendOptions, 'deadline'>): Promise<ChangeResult>;
+  /** Retained messages of a room, oldest first, in their final state: edits applied, deleted ones left out. */
   range(room: string, query: RangeQuery): Promise<StoredMessage[]>;
+  /** Retained log entries after `after` as they happened (messages as first written, then changes), oldest first. */
+  entries(room: string, query: { readonly after?: string; readonly limit: number }): Promise<LogEntry[]>;
+  /** Moves the user's read mark to the newest message at or before `id`, never backwards. */
+  markRead(room: string, userId: string, id: string): Promise<ReadMark>;
+  /** Read marks of one user in many rooms, in one round trip. */
+  readMarks(userId: string, rooms: readonly string[]): Promise<Map<string, ReadMark>>;
+  /** Publishes a room signal to every instance. */
+  signal(signal: RoomSignal): Promise<void>;
+  /** Signals of one room from every instance; resolves once delivery is confirmed. */
+  subscribeSignals(room: string, listener: (signal: RoomSignal) => void): Promise<Subscription>;
+  /**
+   * Marks `user` present in `room` from this instance until `leave()` (or until heartbeats stop for
+   * presenceTtl: a crashed instance's users leave by themselves). Presence signals go out when a
+   * user becomes present on the first instance and absent on the last.
+   */
+  enterPresence(room: string, user: PresentUser): Promise<{ leave(): Promise<void> }>;
+  /** Users present in a room on any instance. */
+  present(room: string): Promise<PresentUser[]>;
   /**
    * Resolves once delivery is confirmed: every message appended after that reaches `listener`,
    * in log order.

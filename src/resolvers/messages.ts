@@ -1,4 +1,4 @@
-import { rateLimited } from '../errors.js';
+import { forbidden, notFound, rateLimited } from '../errors.js';
 import type { StoredMessage } from '../pubsub/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
@@ -53,4 +53,42 @@ export async function recentMessages(ctx: ChatContext, args: { room: string; lim
 /** Whether the viewer wrote the message. */
 export function isMine(ctx: ChatContext, message: StoredMessage): boolean {
   return ctx.viewer?.id === message.authorId;
+}
+
+/** The author edits a message; subscribers of roomEvents see it, history shows the new text. */
+export async function editMessage(ctx: ChatContext, args: { room: string; id: string; text: string }): Promise<StoredMessage> {
+  const change = await changeMessage(ctx, args.room, args.id, 'edited', input.text(args.text));
+  return {
+    id: change.target,
+    room: change.room,
+    text: change.text,
+    authorId: change.authorId,
+    authorName: change.authorName,
+    createdAt: new Date(Number(change.target.split('-')[0])).toISOString(),
+    editedAt: change.createdAt,
+  };
+}
+
+/** The author deletes a message; it leaves history and resume, and roomEvents carries the deletion. */
+export async function deleteMessage(ctx: ChatContext, args: { room: string; id: string }): Promise<boolean> {
+  await changeMessage(ctx, args.room, args.id, 'deleted', '');
+  return true;
+}
+
+async function changeMessage(ctx: ChatContext, roomArg: string, idArg: string, kind: 'edited' | 'deleted', text: string) {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(roomArg);
+  const target = input.cursor(idArg, 'id')!;
+  const room = await accessibleRoom(ctx, viewer, name);
+  const { engine, limits, now } = ctx.services;
+  const wait = await limits.consumeMessage(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
+  const result = await engine.change(
+    room.name,
+    { kind, target, text, authorId: viewer.id, authorName: viewer.username },
+    { deadline: now() + APPEND_DEADLINE_MS },
+  );
+  if (result.ok) return result.change;
+  if (result.reason === 'not-author') throw forbidden('Only its author can change a message.');
+  throw notFound(`No message ${target} in "${room.name}" (it may be deleted or too old).`);
 }

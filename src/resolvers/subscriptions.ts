@@ -1,7 +1,8 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
 import { createEventQueue, type EventQueue } from '../pubsub/queue.js';
-import type { StoredMessage, Topic } from '../pubsub/types.js';
+import { isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
+import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import { accessibleRoom } from './rooms.js';
@@ -9,66 +10,145 @@ import * as input from './validation.js';
 
 /** Log entries read per round trip while resuming. */
 const RESUME_PAGE = 500;
+/** Typing signals held for a slow reader; older ones are dropped, not queued. */
+const TYPING_QUEUE = 16;
 
 const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
 
+/** A live event of a room's log, as roomEvents delivers it. */
+export interface RoomEventRecord {
+  readonly id: string;
+  readonly type: 'ADDED' | 'EDITED' | 'DELETED';
+  readonly messageId: string;
+  /** The message after the event; null for DELETED. */
+  readonly message: StoredMessage | null;
+}
+
 /**
  * Live messages of a room. With `after`: subscribes first (buffering live messages), then reads
  * the log after `after`, then passes buffered and live messages newer than the last one yielded,
- * so there is neither a gap nor a duplicate at the seam.
+ * so there is neither a gap nor a duplicate at the seam. History reads show the final state
+ * (edits applied, deleted messages left out); edits and deletions themselves come on roomEvents.
  */
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
+  const room = await roomSubscription(ctx, args);
+  return resumable(room, (after) => ctx.services.engine.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
+    isChange(e) ? null : e,
+  );
+}
+
+/**
+ * Every event of a room's log: messages added, edited and deleted, in log order, with the same
+ * resume guarantee as messageAdded. Applying them in order gives the room's final state.
+ */
+export async function roomEvents(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<RoomEventRecord>> {
+  const room = await roomSubscription(ctx, args);
+  return resumable(room, (after) => ctx.services.engine.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
+}
+
+function toRoomEvent(entry: LogEntry): RoomEventRecord {
+  if (!isChange(entry)) return { id: entry.id, type: 'ADDED', messageId: entry.id, message: entry };
+  if (entry.kind === 'deleted') return { id: entry.id, type: 'DELETED', messageId: entry.target, message: null };
+  const message: StoredMessage = {
+    id: entry.target,
+    room: entry.room,
+    text: entry.text,
+    authorId: entry.authorId,
+    authorName: entry.authorName,
+    createdAt: new Date(Number(entry.target.split('-')[0])).toISOString(),
+    editedAt: entry.createdAt,
+  };
+  return { id: entry.id, type: 'EDITED', messageId: entry.target, message };
+}
+
+interface RoomSubscription {
+  readonly name: string;
+  readonly queue: EventQueue<LogEntry>;
+  readonly after: string | undefined;
+  /** True once the viewer lost access: nothing more is read from the log. */
+  revoked(): boolean;
+}
+
+/**
+ * The part every room-log subscription shares: access (checked after starting to watch for
+ * revocation, so a removal that lands in between still ends it), the confirmed live subscription,
+ * and the viewer's presence in the room for as long as it lasts.
+ */
+async function roomSubscription(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<RoomSubscription> {
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const after = input.cursor(args.after, 'after');
-  const { engine, settings, revocations } = ctx.services;
-  // watch before the access check: a removal that lands after the check still ends the subscription
+  const { settings, revocations, engine } = ctx.services;
   let revoked = false;
-  let live: EventQueue<StoredMessage> | null = null;
+  let live: EventQueue<LogEntry> | null = null;
+  const lost = () => forbidden(`You no longer have access to "${name}".`);
   const unwatch = revocations.watch(name, viewer.id, () => {
     revoked = true;
-    live?.fail(forbidden(`You no longer have access to "${name}".`));
+    live?.fail(lost());
   });
-  let room;
+  let leave: () => Promise<void> = async () => {};
   try {
-    room = await accessibleRoom(ctx, viewer, name);
-    live = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, unwatch);
+    const room = await accessibleRoom(ctx, viewer, name);
+    live = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
+      unwatch();
+      void leave().catch(() => {});
+    });
+    // presence is best effort: a subscription is not refused because presence could not be written
+    leave = (await engine.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? leave;
+    if (live.closed) void leave().catch(() => {});
   } catch (err) {
     unwatch();
     throw err;
   }
-  if (revoked) live.fail(forbidden(`You no longer have access to "${name}".`));
-  const queue = live;
-  let last = after;
-  let backlog: StoredMessage[] = [];
-  let backlogDone = after === undefined;
+  if (revoked) live.fail(lost());
+  return { name, queue: live, after, revoked: () => revoked };
+}
 
-  const iterator: AsyncIterableIterator<StoredMessage> = {
+/** Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null) or shapes each. */
+function resumable<T extends { id: string }>(
+  sub: RoomSubscription,
+  readPage: (after: string | undefined) => Promise<(LogEntry | T)[]>,
+  map: (entry: LogEntry) => T | null,
+): AsyncIterableIterator<T> {
+  const { queue } = sub;
+  let last = sub.after;
+  let backlog: T[] = [];
+  let backlogDone = sub.after === undefined;
+  const iterator: AsyncIterableIterator<T> = {
     async next() {
       // a revoked subscriber gets no more of the log either: straight to the queue's error
-      if (revoked) backlog = [];
-      while (!revoked && !backlogDone && backlog.length === 0) {
-        const page = await engine.range(room.name, { after: last, limit: RESUME_PAGE, from: 'oldest' });
-        backlog = page;
+      if (sub.revoked()) backlog = [];
+      while (!sub.revoked() && !backlogDone && backlog.length === 0) {
+        const page = await readPage(last);
         if (page.length < RESUME_PAGE) backlogDone = true;
         if (page.length === 0) break;
+        // the page cursor moves over everything read, kept or not
+        last = page[page.length - 1]!.id;
+        backlog = page.flatMap((e) => {
+          const m = map(e as LogEntry);
+          return m ? [m] : [];
+        });
       }
       const fromLog = backlog.shift();
-      if (fromLog) {
-        last = fromLog.id;
-        return { value: fromLog, done: false };
-      }
+      if (fromLog) return { value: fromLog, done: false };
       for (;;) {
         const r = await queue.next();
-        if (r.done) return r;
+        if (r.done) return { value: undefined, done: true };
         if (last !== undefined && compareIdStrings(r.value.id, last) <= 0) continue;
         last = r.value.id;
-        return r;
+        const value = map(r.value);
+        if (value) return { value, done: false };
       }
     },
-    return: () => queue.return(),
-    throw: (e) => queue.throw(e),
+    async return() {
+      await queue.return();
+      return { value: undefined, done: true };
+    },
+    async throw(e) {
+      await queue.return();
+      throw e;
+    },
     [Symbol.asyncIterator]() {
       return iterator;
     },
@@ -84,11 +164,18 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
     async next() {
       for (;;) {
         const r = await queue.next();
-        if (r.done || r.value.authorId !== viewer.id) return r;
+        if (r.done) return { value: undefined, done: true };
+        if (!isChange(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
       }
     },
-    return: () => queue.return(),
-    throw: (e) => queue.throw(e),
+    async return() {
+      await queue.return();
+      return { value: undefined, done: true };
+    },
+    async throw(e) {
+      await queue.return();
+      throw e;
+    },
     [Symbol.asyncIterator]() {
       return iterator;
     },
@@ -96,11 +183,57 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
   return iterator;
 }
 
+/** Typing signals of a room from others, dropped (not queued) for a reader that falls behind, and never stale. */
+export async function typing(ctx: ChatContext, args: { room: string }) {
+  const { viewer, room } = await signalAccess(ctx, args.room);
+  return signalStream(ctx, room, (s): s is Extract<RoomSignal, { type: 'typing' }> =>
+    s.type === 'typing' && s.userId !== viewer.id && Date.parse(s.expiresAt) > ctx.services.now(),
+  );
+}
+
+/** Who comes and goes in a room (presence), from every instance. */
+export async function presenceChanged(ctx: ChatContext, args: { room: string }) {
+  const { room } = await signalAccess(ctx, args.room);
+  return signalStream(ctx, room, (s): s is Extract<RoomSignal, { type: 'presence' }> => s.type === 'presence');
+}
+
+async function signalAccess(ctx: ChatContext, roomArg: string): Promise<{ viewer: Viewer; room: string }> {
+  const viewer = requireViewer(ctx);
+  const room = await accessibleRoom(ctx, viewer, input.roomRef(roomArg));
+  return { viewer, room: room.name };
+}
+
+async function signalStream<S extends RoomSignal>(ctx: ChatContext, room: string, accept: (s: RoomSignal) => s is S): Promise<AsyncIterableIterator<S>> {
+  const { engine, hooks, revocations } = ctx.services;
+  const viewer = requireViewer(ctx);
+  let subscription: { unsubscribe(): Promise<void> } | null = null;
+  const unwatch = revocations.watch(room, viewer.id, () => queue.fail(forbidden(`You no longer have access to "${room}".`)));
+  const queue = createEventQueue<S>({
+    limit: TYPING_QUEUE,
+    overflow: 'drop-oldest',
+    onClose: () => {
+      unwatch();
+      hooks.subscriptionClosed();
+      void subscription?.unsubscribe().catch(() => {});
+    },
+  });
+  try {
+    subscription = await engine.subscribeSignals(room, (s) => {
+      if (accept(s)) queue.push(s);
+    });
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
+  hooks.subscriptionOpened();
+  return queue;
+}
+
 /** A bounded queue fed by an engine topic; closing the queue unsubscribes. */
 async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onClose: () => void = () => {}) {
   const { engine, hooks } = ctx.services;
   let unsubscribe: () => void = () => {};
-  const queue = createEventQueue<StoredMessage>({
+  const queue = createEventQueue<LogEntry>({
     limit,
     overflowError: slowSubscriber,
     onClose: () => unsubscribe(),

@@ -4,6 +4,7 @@ import './scalars.js';
 import './user.js';
 import './room.js';
 import './message.js';
+import './activity.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -14,10 +14,35 @@ export const MessageRef = builder.objectRef<StoredMessage>('Message').implement(
     text: t.exposeString('text'),
     author: t.field({ type: UserRef, resolve: (m) => ({ id: m.authorId, username: m.authorName }) }),
     createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+    editedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the author last edited the text; null when never edited.',
+      resolve: (m) => m.editedAt ?? null,
+    }),
     mine: t.boolean({
       description: 'True when the viewer wrote the message. Differs per viewer, so subscriptions selecting it are executed per subscriber.',
       extensions: { viewerDependent: true },
       resolve: (m, _args, ctx) => messages.isMine(ctx, m),
+    }),
+  }),
+});
+
+const RoomEventTypeRef = builder.enumType('RoomEventType', {
+  values: { ADDED: { description: 'A message was sent.' }, EDITED: { description: 'Its author changed its text.' }, DELETED: { description: 'Its author deleted it.' } } as const,
+});
+
+const RoomEventRef = builder.objectRef<subscriptions.RoomEventRecord>('RoomEvent').implement({
+  description: "An entry of a room's log. Applied in order, the events give the room's final state.",
+  fields: (t) => ({
+    id: t.exposeID('id', { description: "The event's own id: strictly increasing in the room; resume with after." }),
+    type: t.field({ type: RoomEventTypeRef, resolve: (e) => e.type }),
+    messageId: t.exposeID('messageId', { description: 'The message the event is about.' }),
+    message: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: 'The message after the event (ADDED: as sent; EDITED: with its new text); null for DELETED.',
+      resolve: (e) => e.message,
     }),
   }),
 });
@@ -38,6 +63,17 @@ builder.mutationFields((t) => ({
     args: { room: t.arg.string({ required: true }), text: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => messages.sendMessage(ctx, args),
   }),
+  editMessage: t.field({
+    type: MessageRef,
+    description: 'The author changes the text of a message. NOT_FOUND when it is gone, FORBIDDEN for anyone else.',
+    args: { room: t.arg.string({ required: true }), id: t.arg.id({ required: true }), text: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => messages.editMessage(ctx, { room: args.room, id: String(args.id), text: args.text }),
+  }),
+  deleteMessage: t.boolean({
+    description: 'The author deletes a message: it leaves history and resume; roomEvents carries the deletion.',
+    args: { room: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => messages.deleteMessage(ctx, { room: args.room, id: String(args.id) }),
+  }),
   sendDirectMessage: t.field({
     type: MessageRef,
     description: 'Sends into the direct conversation dm:<a>:<b> (usernames sorted), creating it on first use.',
@@ -55,6 +91,14 @@ builder.subscriptionFields((t) => ({
     subscribe: (_r, args, ctx) =>
       subscriptions.messageAdded(ctx, { room: args.room, after: args.after == null ? null : String(args.after) }),
     resolve: (m) => m,
+  }),
+  roomEvents: t.field({
+    type: RoomEventRef,
+    description:
+      "Every event of the room's log (ADDED, EDITED, DELETED) from now on; with after, first the retained events newer than after, with no gap and no duplicate.",
+    args: { room: t.arg.string({ required: true }), after: t.arg.id() },
+    subscribe: (_r, args, ctx) => subscriptions.roomEvents(ctx, { room: args.room, after: args.after == null ? null : String(args.after) }),
+    resolve: (e) => e,
   }),
   directMessageAdded: t.field({
     type: MessageRef,

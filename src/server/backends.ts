@@ -15,7 +15,12 @@ export interface Backends {
 
 /** The embedded in-memory backends when REDIS_URL is unset; Redis-backed ones shared by every instance otherwise. */
 export async function createBackends(config: Config): Promise<Backends> {
-  const limitsConfig = { message: config.messageRateLimit, login: config.loginRateLimit, loginIp: config.loginIpRateLimit };
+  const limitsConfig = {
+    message: config.messageRateLimit,
+    login: config.loginRateLimit,
+    loginIp: config.loginIpRateLimit,
+    typing: config.typingRateLimit,
+  };
   if (!config.redisUrl) {
     const store = createMemoryStore();
     const engine = createMemoryEngine({ historyLimit: config.historyLimit, historyTtl: config.historyTtl });
@@ -48,7 +53,14 @@ export async function createBackends(config: Config): Promise<Backends> {
   }
   const keyPrefix = config.redisKeyPrefix;
   const store = createRedisStore({ client, keyPrefix });
-  const engine = createRedisEngine({ client, subscriber, keyPrefix, historyLimit: config.historyLimit, historyTtl: config.historyTtl });
+  const engine = createRedisEngine({
+    client,
+    subscriber,
+    keyPrefix,
+    historyLimit: config.historyLimit,
+    historyTtl: config.historyTtl,
+    presenceTtl: config.presenceTtl,
+  });
   return {
     kind: 'redis',
     store,

@@ -38,12 +38,14 @@ export interface ServerProcess {
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+// tsx as a loader in the server's own process (not its CLI, which runs the script in a child):
+// a signal sent to `child` then reaches the server itself, SIGKILL included
+const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
 /** A real server process (tsx on src/main.ts) on a free port, ready when /ready answers 200. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [TSX, MAIN], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
     env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
