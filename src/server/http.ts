@@ -1,4 +1,9 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import type { ChatMetrics } from './metrics.js';
 import type { Logger } from './logger.js';
 import type { WsTransport } from './ws.js';
@@ -13,12 +18,20 @@ export interface HttpOptions {
   readonly ready: () => Promise<boolean>;
   /** Largest request body; a larger one gets 413. @default 65536 */
   readonly maxBodyBytes?: number;
+  /**
+   * The built web chat page (`npm run web:build`), served at / while the folder exists; null = none.
+   * @default web/dist of the repository
+   */
+  readonly webRoot?: string | null;
 }
 
-/** One port: /graphql (HTTP, SSE, WebSocket upgrade), /health, /ready, /metrics. */
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/** One port: /graphql (HTTP, SSE, WebSocket upgrade), /health, /ready, /metrics, and the web page's files. */
 export function createHttpServer(options: HttpOptions): Server {
   const { yoga, ws, metrics, logger, ready } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const webRoot = options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot;
 
   const server = createServer(async (req, res) => {
     try {
@@ -29,7 +42,10 @@ export function createHttpServer(options: HttpOptions): Server {
         res.setHeader('content-type', metrics.registry.contentType);
         return res.end(await metrics.registry.metrics());
       }
-      if (path !== '/graphql') return text(res, 404, 'not found: the API is at /graphql');
+      if (path !== '/graphql') {
+        if (webRoot && (req.method === 'GET' || req.method === 'HEAD') && (await serveFile(req, res, webRoot, path ?? '/'))) return;
+        return text(res, 404, 'not found: the API is at /graphql');
+      }
       if (req.method === 'POST') {
         const body = await readBody(req, maxBodyBytes);
         if (body === null) {
@@ -84,6 +100,44 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** Sends the file of `root` that `path` names (`/` is index.html); false when there is none. */
+async function serveFile(req: IncomingMessage, res: ServerResponse, root: string, path: string): Promise<boolean> {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  if (rel.endsWith('/')) rel += 'index.html';
+  const file = normalize(join(root, rel));
+  if (!file.startsWith(normalize(root) + sep)) return false; // .. out of the folder
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) return false;
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-length': info.size,
+    // Vite names everything under assets/ by its content hash; index.html is checked on every load
+    'cache-control': rel.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
+  if (req.method === 'HEAD') res.end();
+  else await pipeline(createReadStream(file), res).catch(() => res.destroy()); // the browser went away
+  return true;
 }
 
 function text(res: ServerResponse, status: number, body: string) {

@@ -1,0 +1,112 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": typeof types.RegisterDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": typeof types.LoginDocument,
+    "\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": typeof types.RefreshDocument,
+    "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": typeof types.LogoutDocument,
+    "\n  query Me {\n    me { id username }\n  }\n": typeof types.MeDocument,
+    "\n  query Rooms {\n    rooms { name private }\n  }\n": typeof types.RoomsDocument,
+    "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": typeof types.CreateRoomDocument,
+    "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": typeof types.JoinRoomDocument,
+    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.RecentMessagesDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.SendMessageDocument,
+    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.DirectMessageAddedDocument,
+};
+const documents: Documents = {
+    "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": types.RegisterDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": types.LoginDocument,
+    "\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": types.RefreshDocument,
+    "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": types.LogoutDocument,
+    "\n  query Me {\n    me { id username }\n  }\n": types.MeDocument,
+    "\n  query Rooms {\n    rooms { name private }\n  }\n": types.RoomsDocument,
+    "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": types.CreateRoomDocument,
+    "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": types.JoinRoomDocument,
+    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.RecentMessagesDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.SendMessageDocument,
+    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.DirectMessageAddedDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n"): (typeof documents)["\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Me {\n    me { id username }\n  }\n"): (typeof documents)["\n  query Me {\n    me { id username }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Rooms {\n    rooms { name private }\n  }\n"): (typeof documents)["\n  query Rooms {\n    rooms { name private }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n"): (typeof documents)["\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n"): (typeof documents)["\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
