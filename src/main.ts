@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createChatServer } from './server/app.js';
 
@@ -13,31 +14,46 @@ try {
 }
 
 const server = await createChatServer(config);
+const { logger } = server;
 if (config.jwtSecretGenerated) {
-  server.logger.warn('JWT_SECRET is unset: using a random key, so tokens die with this process (set it in production)');
+  logger.warn('JWT_SECRET is unset: using a random key, so tokens die with this process (set it in production)');
 }
 
-let signals = 0;
+// SIGTERM (docker stop, Kubernetes, systemd) or SIGINT (Ctrl-C): drain and exit 0 within
+// SHUTDOWN_TIMEOUT. A second signal exits at once, with the shell's code for that signal.
+let started: Promise<unknown> = Promise.resolve();
+let shuttingDown = false;
 const shutdown = (signal: NodeJS.Signals) => {
-  // a second signal exits at once
-  if (++signals > 1) process.exit(1);
-  server.logger.info({ signal }, 'shutting down');
-  const force = setTimeout(() => process.exit(1), config.shutdownTimeout * 1000 + 2000);
+  if (shuttingDown) {
+    logger.warn({ signal }, 'second signal: exiting now, without draining');
+    process.exit(128 + (constants.signals[signal] ?? 0));
+  }
+  shuttingDown = true;
+  logger.info({ signal, timeoutSeconds: config.shutdownTimeout }, 'shutting down');
+  // stop() keeps to the timeout itself; this is the backstop should something hang anyway
+  const force = setTimeout(() => {
+    logger.error({ timeoutSeconds: config.shutdownTimeout }, 'shutdown did not finish in time: exiting');
+    process.exit(1);
+  }, config.shutdownTimeout * 1000 + 1000);
   force.unref();
-  server.stop().then(
-    () => process.exit(0),
-    (err) => {
-      server.logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+  // a signal during start-up: let the listener come up first, so that stop() closes it
+  void started
+    .catch(() => {})
+    .then(() => server.stop())
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 try {
-  await server.start();
+  await (started = server.start());
 } catch (err) {
-  server.logger.fatal({ err }, 'could not start');
+  logger.fatal({ err }, 'could not start');
   process.exit(1);
 }
