@@ -9,10 +9,14 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json schema.graphql ./
 COPY src ./src
 # no source maps: the sources are not in the runtime image
 RUN npm run build -- --sourceMap false
+# the web chat page (served at /), built with Vite from web/ and the typed client
+COPY client ./client
+COPY web ./web
+RUN npm run web:build
 
 # --- production dependencies only (no lifecycle scripts run)
 FROM node:24-slim AS deps
@@ -33,6 +37,7 @@ WORKDIR /app
 COPY --chown=root:root package.json schema.graphql ./
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+COPY --from=build --chown=root:root /app/web/dist ./web/dist
 # files stay root-owned and read-only to the process
 USER node
 EXPOSE 4000
