@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
-import { freePort, waitFor } from './support/net.js';
+import { waitFor } from './support/net.js';
+import { startRedisServer, type RedisServer } from './support/redis.js';
 import { startServerProcess, type ServerProcess } from './support/server.js';
 
 /*
@@ -30,71 +27,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Undone after each test, passed or failed: sender loops and sockets must not leak into the next one. */
 const cleanups: (() => Promise<unknown>)[] = [];
-
-interface PrivateRedis {
-  readonly url: string;
-  readonly process: ChildProcess;
-  /** SIGKILL: a crash, not a clean shutdown. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port and directory: it reloads its append-only file. */
-  restart(): Promise<void>;
-  dispose(): Promise<void>;
-}
-
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function startPersistentRedis(): Promise<PrivateRedis> {
-  const dir = await mkdtemp(join(tmpdir(), 'chat-faults-redis-'));
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  let child!: ChildProcess;
-  const launch = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'],
-      { stdio: 'ignore' },
-    );
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('spawn', () => resolve());
-    });
-    await waitFor(() => answers(url), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
-  };
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGCONT'); // a stopped process dies of SIGKILL too, but be sure it is not left stopped
-    child.kill('SIGKILL');
-    await exited;
-  };
-  await launch();
-  return {
-    url,
-    get process() {
-      return child;
-    },
-    kill,
-    async restart() {
-      await kill();
-      await launch();
-    },
-    async dispose() {
-      await kill();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 interface SendRecord {
   readonly sender: number;
@@ -198,12 +130,12 @@ function holes(received: readonly string[], log: readonly string[]) {
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 describe('faults: two server processes on a private Redis that fails', () => {
-  let redis: PrivateRedis;
+  let redis: RedisServer;
   let servers: ServerProcess[] = [];
   let users: Session[] = [];
 
   beforeAll(async () => {
-    redis = await startPersistentRedis();
+    redis = await startRedisServer({ persist: true });
     const env = {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: 'faults:',
@@ -258,7 +190,7 @@ describe('faults: two server processes on a private Redis that fails', () => {
     const senders = startSenders(servers, users, room, 'o');
     await Promise.all([...stayers, ...leavers].map((w) => w.sub.next(10, 15_000)));
 
-    await redis.kill();
+    await redis.stop();
     const stoppedAt = Date.now();
     let restartAt = 0;
     await Promise.all(leavers.map((w) => w.client.dispose()));

@@ -58,7 +58,7 @@ describe('redis faults', () => {
   afterAll(async () => {
     await backend?.engine.close();
     await backend?.store.close();
-    await server?.stop();
+    await server?.dispose();
   });
 
   it('while Redis is down calls fail fast with BackendUnavailableError and ping is false; after a restart all works again, live delivery included', async () => {

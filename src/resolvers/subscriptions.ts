@@ -108,66 +108,57 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
 /** Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null) or shapes each. */
 function resumable<T extends { id: string }>(
   sub: RoomSubscription,
-  readPage: (after: string | undefined) => Promise<(LogEntry | T)[]>,
+  readPage: (after: string | undefined) => Promise<LogEntry[]>,
   map: (entry: LogEntry) => T | null,
 ): AsyncIterableIterator<T> {
   const { queue } = sub;
   let last = sub.after;
   let backlog: T[] = [];
   let backlogDone = sub.after === undefined;
-  const iterator: AsyncIterableIterator<T> = {
-    async next() {
-      // a revoked subscriber gets no more of the log either: straight to the queue's error
-      if (sub.revoked()) backlog = [];
-      while (!sub.revoked() && !backlogDone && backlog.length === 0) {
-        const page = await readPage(last);
-        if (page.length < RESUME_PAGE) backlogDone = true;
-        if (page.length === 0) break;
-        // the page cursor moves over everything read, kept or not
-        last = page[page.length - 1]!.id;
-        backlog = page.flatMap((e) => {
-          const m = map(e as LogEntry);
-          return m ? [m] : [];
-        });
-      }
-      const fromLog = backlog.shift();
-      if (fromLog) return { value: fromLog, done: false };
-      for (;;) {
-        const r = await queue.next();
-        if (r.done) return { value: undefined, done: true };
-        if (last !== undefined && compareIdStrings(r.value.id, last) <= 0) continue;
-        last = r.value.id;
-        const value = map(r.value);
-        if (value) return { value, done: false };
-      }
-    },
-    async return() {
-      await queue.return();
-      return { value: undefined, done: true };
-    },
-    async throw(e) {
-      await queue.return();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  return closable(queue, async () => {
+    // a revoked subscriber gets no more of the log either: straight to the queue's error
+    if (sub.revoked()) backlog = [];
+    while (!sub.revoked() && !backlogDone && backlog.length === 0) {
+      const page = await readPage(last);
+      if (page.length < RESUME_PAGE) backlogDone = true;
+      if (page.length === 0) break;
+      // the page cursor moves over everything read, kept or not
+      last = page[page.length - 1]!.id;
+      backlog = page.flatMap((e) => {
+        const m = map(e);
+        return m ? [m] : [];
+      });
+    }
+    const fromLog = backlog.shift();
+    if (fromLog) return { value: fromLog, done: false };
+    for (;;) {
+      const r = await queue.next();
+      if (r.done) return { value: undefined, done: true };
+      if (last !== undefined && compareIdStrings(r.value.id, last) <= 0) continue;
+      last = r.value.id;
+      const value = map(r.value);
+      if (value) return { value, done: false };
+    }
+  });
 }
 
 /** Direct messages sent to the viewer by someone else, live. */
 export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
   const queue = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
-  const iterator: AsyncIterableIterator<StoredMessage> = {
-    async next() {
-      for (;;) {
-        const r = await queue.next();
-        if (r.done) return { value: undefined, done: true };
-        if (!isChange(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
-      }
-    },
+  return closable(queue, async () => {
+    for (;;) {
+      const r = await queue.next();
+      if (r.done) return { value: undefined, done: true };
+      if (!isChange(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
+    }
+  });
+}
+
+/** An iterator whose values come from `next` and whose end (return or throw) closes `queue`. */
+function closable<T>(queue: EventQueue<unknown>, next: () => Promise<IteratorResult<T, undefined>>): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    next,
     async return() {
       await queue.return();
       return { value: undefined, done: true };

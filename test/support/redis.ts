@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './net.js';
 
@@ -35,18 +38,27 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly process: ChildProcess;
+  /** SIGKILL: a crash, not a clean shutdown (a SIGSTOPped server is woken first so it dies). */
   stop(): Promise<void>;
-  /** Starts it again on the same port (after stop). */
+  /** Starts it again on the same port and directory (after stop); a persistent one reloads its data. */
   restart(): Promise<void>;
+  /** Stops it and deletes its directory. */
+  dispose(): Promise<void>;
 }
 
-/** A private redis-server on a free port, for tests that stop, hang or restart Redis (never the shared one). */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * A private redis-server on a free port, for tests that stop, hang or restart Redis (never the
+ * shared one). With `persist`, it keeps an append-only file (fsync every second, Redis's default)
+ * in a temporary directory, so users, rooms and logs survive a restart as in production.
+ */
+export async function startRedisServer(options: { persist?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
+  const dir = await mkdtemp(join(tmpdir(), 'chat-test-redis-'));
+  const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => resolve());
@@ -56,6 +68,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGCONT');
     child.kill('SIGKILL');
     await exited;
   };
@@ -70,6 +83,10 @@ export async function startRedisServer(): Promise<RedisServer> {
     async restart() {
       await stop();
       await launch();
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
