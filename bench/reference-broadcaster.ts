@@ -1,0 +1,293 @@
+/**
+ * The REFERENCE broadcaster of the benchmark: what fan-out costs without GraphQL. Plain `ws` +
+ * `ioredis`, graphql-transport-ws spoken by hand (connection_init/ack, subscribe, next, complete,
+ * ping/pong), one Redis SUBSCRIBE per room per process shared by all its sockets, and for each
+ * published message one JSON.parse and one hand-built `messageAdded` JSON, reused for every
+ * subscriber (only the subscription id differs per frame).
+ *
+ * Sending goes through the same kind of Lua script as the server (XADD + trim + PUBLISH of the
+ * message JSON, createdAt from the id), so the publish path costs Redis the same.
+ *
+ * It checks nothing about the caller (no JWT, no rooms, no rate limits): a lower bound, not a product.
+ *
+ * Env: PORT (0 = any; the bound port is printed as `listening <port>` on stdout), REDIS_URL, KEY_PREFIX.
+ * HTTP: POST /send {room,text} -> the message JSON; GET /ready; GET /mem -> process.memoryUsage() and counts.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { WebSocket, WebSocketServer } from 'ws';
+
+const PROTOCOL = 'graphql-transport-ws';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `${process.env.KEY_PREFIX ?? 'bench:'}ref:`;
+const MAX_BACKLOG = 1024 * 1024;
+const PING_MS = 30_000;
+
+// createdAt from the id's milliseconds (Redis' Lua has no date library): as in src/pubsub/redis.ts
+const APPEND = `
+local function iso_from_ms(ms)
+  local days = math.floor(ms / 86400000)
+  local rest = ms - days * 86400000
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  local h = math.floor(rest / 3600000)
+  local mi = math.floor((rest % 3600000) / 60000)
+  local s = math.floor((rest % 60000) / 1000)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, h, mi, s, rest % 1000)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'text', ARGV[4], 'authorId', ARGV[5], 'authorName', ARGV[6])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[2])))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ms = tonumber(string.match(id, '^(%d+)-'))
+local json = cjson.encode({ id = id, room = ARGV[3], text = ARGV[4], authorId = ARGV[5], authorName = ARGV[6], createdAt = iso_from_ms(ms) })
+redis.call('PUBLISH', ARGV[7], json)
+return json
+`;
+
+interface Stored {
+  id: string;
+  room: string;
+  text: string;
+  authorId: string;
+  authorName: string;
+  createdAt: string;
+}
+
+interface Sub {
+  readonly socket: WebSocket;
+  /** The subscription id, already JSON-encoded. */
+  readonly idJson: string;
+  readonly room: Room;
+}
+
+interface Room {
+  readonly channel: string;
+  readonly subs: Set<Sub>;
+  /** Resolves once Redis confirmed the SUBSCRIBE. */
+  ready: Promise<unknown>;
+}
+
+const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+const subscriber = new Redis(redisUrl, { lazyConnect: true });
+client.defineCommand('refAppend', { numberOfKeys: 1, lua: APPEND });
+const append = (client as unknown as { refAppend(...args: (string | number)[]): Promise<string> }).refAppend.bind(client);
+
+const rooms = new Map<string, Room>();
+const byChannel = new Map<string, Room>();
+let sockets = 0;
+let subscriptions = 0;
+
+subscriber.on('message', (channel: string, json: string) => {
+  const room = byChannel.get(channel);
+  if (!room || room.subs.size === 0) return;
+  let m: Stored;
+  try {
+    m = JSON.parse(json) as Stored;
+  } catch {
+    return;
+  }
+  // the selection of SUBSCRIPTION, in its order, built once for every subscriber
+  const data =
+    `{"id":${JSON.stringify(m.id)},"room":${JSON.stringify(m.room)},"text":${JSON.stringify(m.text)},` +
+    `"createdAt":${JSON.stringify(m.createdAt)},"author":{"id":${JSON.stringify(m.authorId)},"username":${JSON.stringify(m.authorName)}}}`;
+  const tail = `,"type":"next","payload":{"data":{"messageAdded":${data}}}}`;
+  for (const sub of room.subs) {
+    const { socket } = sub;
+    if (socket.readyState !== WebSocket.OPEN) continue;
+    const frame = `{"id":${sub.idJson}${tail}`;
+    if (socket.bufferedAmount + frame.length > MAX_BACKLOG) {
+      socket.close(1013, 'Slow consumer');
+      continue;
+    }
+    socket.send(frame);
+  }
+});
+
+function joinRoom(name: string, sub: Omit<Sub, 'room'>): Sub {
+  let room = rooms.get(name);
+  if (!room) {
+    const channel = `${prefix}room:{${name}}`;
+    room = { channel, subs: new Set(), ready: subscriber.subscribe(channel) };
+    room.ready.catch(() => {});
+    rooms.set(name, room);
+    byChannel.set(channel, room);
+  }
+  const full: Sub = { ...sub, room };
+  room.subs.add(full);
+  subscriptions++;
+  return full;
+}
+
+function leaveRoom(sub: Sub): void {
+  const { room } = sub;
+  if (!room.subs.delete(sub)) return;
+  subscriptions--;
+  if (room.subs.size === 0) {
+    for (const [name, r] of rooms) if (r === room) rooms.delete(name);
+    byChannel.delete(room.channel);
+    subscriber.unsubscribe(room.channel).catch(() => {});
+  }
+}
+
+const wss = new WebSocketServer({
+  noServer: true,
+  maxPayload: 64 * 1024,
+  handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+});
+
+wss.on('connection', (socket: WebSocket) => {
+  sockets++;
+  let acked = false;
+  const subs = new Map<string, Sub>();
+  const initTimer = setTimeout(() => {
+    if (!acked) socket.close(4408, 'Connection initialisation timeout');
+  }, 3000);
+  socket.on('error', () => {});
+  socket.on('pong', () => awaitingPong.delete(socket));
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return socket.close(4400, 'Binary frames are not accepted');
+    let msg: { type?: unknown; id?: unknown; payload?: unknown };
+    try {
+      msg = JSON.parse(data.toString()) as typeof msg;
+    } catch {
+      return socket.close(4400, 'Invalid message received');
+    }
+    switch (msg.type) {
+      case 'connection_init': {
+        if (acked) return socket.close(4429, 'Too many initialisation requests');
+        const params = msg.payload as { authorization?: unknown } | null | undefined;
+        if (typeof params?.authorization !== 'string') return socket.close(4403, 'Forbidden');
+        acked = true;
+        clearTimeout(initTimer);
+        return socket.send('{"type":"connection_ack"}');
+      }
+      case 'ping':
+        return socket.send('{"type":"pong"}');
+      case 'pong':
+        return;
+      case 'subscribe': {
+        if (!acked) return socket.close(4401, 'Unauthorized');
+        if (typeof msg.id !== 'string' || msg.id === '') return socket.close(4400, 'Invalid message received');
+        if (subs.has(msg.id)) return socket.close(4409, `Subscriber for ${msg.id} already exists`);
+        const room = (msg.payload as { variables?: { room?: unknown } } | undefined)?.variables?.room;
+        if (typeof room !== 'string' || room === '') {
+          return socket.send(JSON.stringify({ id: msg.id, type: 'error', payload: [{ message: 'Variable "$room" is required.' }] }));
+        }
+        subs.set(msg.id, joinRoom(room, { socket, idJson: JSON.stringify(msg.id) }));
+        return;
+      }
+      case 'complete': {
+        if (typeof msg.id !== 'string') return;
+        const sub = subs.get(msg.id);
+        if (sub) {
+          subs.delete(msg.id);
+          leaveRoom(sub);
+        }
+        return;
+      }
+      default:
+        return socket.close(4400, 'Invalid message received');
+    }
+  });
+  socket.once('close', () => {
+    sockets--;
+    clearTimeout(initTimer);
+    for (const sub of subs.values()) leaveRoom(sub);
+    subs.clear();
+  });
+});
+
+// one timer for every socket: ws-level ping; a socket that did not answer the previous one is dropped
+const awaitingPong = new WeakSet<WebSocket>();
+const pinger = setInterval(() => {
+  for (const socket of wss.clients) {
+    if (awaitingPong.has(socket)) {
+      socket.terminate();
+      continue;
+    }
+    awaitingPong.add(socket);
+    socket.ping();
+  }
+}, PING_MS);
+pinger.unref();
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 64 * 1024) reject(new Error('body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    req.on('error', reject);
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: string, type = 'application/json') {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+const http = createServer(async (req, res) => {
+  try {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/send' && req.method === 'POST') {
+      const body = JSON.parse(await readBody(req)) as { room?: unknown; text?: unknown };
+      if (typeof body.room !== 'string' || typeof body.text !== 'string') return reply(res, 400, '{"error":"room and text required"}');
+      const json = await append(
+        `${prefix}room:{${body.room}}:log`,
+        1000,
+        604_800_000,
+        body.room,
+        body.text,
+        'reference-author-0000000000000000',
+        'reference',
+        `${prefix}room:{${body.room}}`,
+      );
+      return reply(res, 200, json);
+    }
+    if (path === '/ready' && req.method === 'GET') {
+      const ok = client.status === 'ready' && subscriber.status === 'ready';
+      return reply(res, ok ? 200 : 503, ok ? 'ready' : 'not ready', 'text/plain');
+    }
+    if (path === '/mem' && req.method === 'GET') {
+      return reply(res, 200, JSON.stringify({ ...process.memoryUsage(), sockets, subscriptions, rooms: rooms.size }));
+    }
+    return reply(res, 404, 'not found', 'text/plain');
+  } catch (err) {
+    if (!res.headersSent) reply(res, 500, JSON.stringify({ error: String(err) }));
+    else res.destroy();
+  }
+});
+
+http.on('upgrade', (req, socket, head) => {
+  if ((req.url ?? '').split('?')[0] !== '/graphql') return socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+});
+
+const shutdown = () => {
+  for (const socket of wss.clients) socket.terminate();
+  http.close();
+  client.disconnect();
+  subscriber.disconnect();
+  setTimeout(() => process.exit(0), 100).unref();
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+
+await Promise.all([client.connect(), subscriber.connect()]);
+http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`listening ${(http.address() as AddressInfo).port}\n`);
+});
