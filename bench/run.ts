@@ -26,7 +26,7 @@
  * Knobs (env): BENCH_S1_RATE (50 msg/s), BENCH_S2_RATE (400 msg/s), BENCH_SECONDS (5),
  * BENCH_S3_COUNT (1000 messages), BENCH_S3_SENDERS (8), BENCH_IDLE (2000 connections),
  * BENCH_ONLY (e.g. `1,4`), BENCH_TIMEOUT (280 s for the whole run; 420 with a baseline),
- * BENCH_PROFILE=1 (then extra, unmeasured runs of scenario 1 with the CPU profiler on instance 1
+ * BENCH_PROFILE=1 or 3 (then extra, unmeasured runs of scenario 1 or 3 with the CPU profiler on instance 1
  * of each target, summarised), BENCH_NO_INSPECT=1 (no inspector, so no forced GC),
  * BENCH_BASELINE=<git revision or path to a built main.js> (that server as a third target,
  * `baseline`: before and after in one run).
@@ -84,7 +84,9 @@ const SETTINGS = {
   idle: envNum('BENCH_IDLE', 2000),
   timeoutS: envNum('BENCH_TIMEOUT', process.env.BENCH_BASELINE ? 420 : 280),
   only: (process.env.BENCH_ONLY ?? '1,2,3,4').split(',').map((s) => Number(s.trim())),
-  profile: process.env.BENCH_PROFILE === '1',
+  profile: ['1', '3'].includes(process.env.BENCH_PROFILE ?? ''),
+  /** BENCH_PROFILE=3 profiles scenario 3 (the maximum rate) instead of 1. */
+  profileScenario: (process.env.BENCH_PROFILE === '3' ? 3 : 1) as 1 | 3,
   inspect: process.env.BENCH_NO_INSPECT !== '1',
   baseline: process.env.BENCH_BASELINE || undefined,
 };
@@ -1057,7 +1059,10 @@ async function main(): Promise<void> {
     printSummary();
     if (failures.length > 0) say(`\n${failures.length} scenario run(s) failed:\n  ${failures.join('\n  ')}`);
 
-    if (SETTINGS.profile) for (const t of targets) await profileScenario({ ...specs[1], rooms: [`p1-${TAG}-${t.kind}`] }, t, load, redis);
+    if (SETTINGS.profile) {
+      const which = SETTINGS.profileScenario;
+      for (const t of targets) await profileScenario({ ...specs[which], rooms: [`p${which}-${TAG}-${t.kind}`] }, t, load, redis);
+    }
     await load.call({ cmd: 'exit' }, 5000).catch(() => {});
   } finally {
     note('stopping processes and deleting the keys ...');

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 export const TOKEN_ISSUER = 'graphql-chat';
@@ -35,7 +35,9 @@ export interface TokenServiceOptions {
 }
 
 /** Access tokens: HS256 JWTs with iss, aud, sub, exp, iat, jti; the algorithm is pinned on verification. */
-export function createTokenService({ secret, accessTokenTtl, now = Date.now }: TokenServiceOptions): TokenService {
+export function createTokenService({ secret: secretBytes, accessTokenTtl, now = Date.now }: TokenServiceOptions): TokenService {
+  // a key object made once: from raw bytes jose would import the key again on every call
+  const secret = createSecretKey(secretBytes);
   return {
     async issueAccess(user, familyId) {
       const iat = Math.floor(now() / 1000);

@@ -21,9 +21,26 @@ export function compareIds(a: StreamId, b: StreamId): number {
   return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
 }
 
-/** Compares two well-formed id strings by their two numbers. */
+/**
+ * Compares two well-formed id strings by their two numbers. On the delivery path, so without
+ * parsing: decimal numbers without leading zeros compare by length, then as strings.
+ */
 export function compareIdStrings(a: string, b: string): number {
-  return compareIds(parseId(a)!, parseId(b)!);
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return compareDecimal(a, 0, da, b, 0, db) || compareDecimal(a, da + 1, a.length, b, db + 1, b.length);
+}
+
+function compareDecimal(a: string, a0: number, a1: number, b: string, b0: number, b1: number): number {
+  // skip leading zeros ("007" is 7): ids from clients may carry them
+  while (a0 < a1 - 1 && a.charCodeAt(a0) === 48) a0++;
+  while (b0 < b1 - 1 && b.charCodeAt(b0) === 48) b0++;
+  if (a1 - a0 !== b1 - b0) return a1 - a0 < b1 - b0 ? -1 : 1;
+  for (let i = 0; i < a1 - a0; i++) {
+    const d = a.charCodeAt(a0 + i) - b.charCodeAt(b0 + i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 export const formatId = (id: StreamId) => `${id.ms}-${id.seq}`;

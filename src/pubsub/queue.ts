@@ -108,3 +108,20 @@ export function createEventQueue<T>(options: EventQueueOptions = {}): EventQueue
   };
   return queue;
 }
+
+/**
+ * The live hand-off: a subscription's event stream that has caught up (its history delivered, its
+ * queue empty) may be asked to call `push` synchronously for every later event instead of queueing
+ * it for `next()`. The transport then fans events out without a per-subscriber async chain; the
+ * stream's `next()` stays pending until the stream ends (return, error), as before.
+ */
+export const HAND_OFF = Symbol('chat.handOff');
+
+export interface HandOffStream<T> extends AsyncIterableIterator<T> {
+  /** True when the stream switched to pushing; false when it has not caught up yet (try after the next value). */
+  [HAND_OFF](push: (value: T) => void): boolean;
+}
+
+export function canHandOff<T>(stream: AsyncIterator<T>): stream is HandOffStream<T> {
+  return typeof (stream as Partial<HandOffStream<T>>)[HAND_OFF] === 'function';
+}

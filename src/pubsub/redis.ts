@@ -50,6 +50,8 @@ const isLogEntry = (v: unknown): v is LogEntry => {
   return kind === undefined || ((kind === 'edited' || kind === 'deleted') && typeof (v as { target?: unknown }).target === 'string');
 };
 
+const isMessage = (v: unknown): v is StoredMessage => isLogEntry(v) && !('kind' in v);
+
 const isRoomSignal = (v: unknown): v is RoomSignal => {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
@@ -122,6 +124,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
    */
   interface Channel {
     readonly name: string;
+    /** What the channel carries: checked once per payload, not per listener. */
+    readonly accepts: (payload: unknown) => boolean;
     /** The room whose log backs this channel; null for user and control channels. */
     readonly room: string | null;
     readonly listeners: Set<(payload: unknown) => void>;
@@ -139,6 +143,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   let generation = 0;
 
   const emit = (ch: Channel, payload: unknown) => {
+    if (!ch.accepts(payload)) return;
     // every entry published on a room channel carries its log id
     const id = ch.room !== null ? logIdOf(payload) : null;
     if (id !== null) {
@@ -220,10 +225,11 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   subscriber.on('ready', onReady);
 
   /** The channel's one RedisPubSub subscription; rejects (and forgets the channel) if SUBSCRIBE fails. */
-  function openChannel(name: string, room: string | null): Channel {
+  function openChannel(name: string, room: string | null, accepts: (payload: unknown) => boolean): Channel {
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const ch: Channel = {
       name,
+      accepts,
       room,
       listeners: new Set(),
       ready: new Promise<void>((resolve, reject) => (settle = { resolve, reject })),
@@ -271,12 +277,17 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     return ch;
   }
 
-  async function subscribeChannel(name: string, room: string | null, accept: (payload: unknown) => void): Promise<Subscription> {
+  async function subscribeChannel<T>(
+    name: string,
+    room: string | null,
+    accepts: (payload: unknown) => payload is T,
+    accept: (payload: T) => void,
+  ): Promise<Subscription> {
     for (;;) {
       if (closed) throw new BackendUnavailableError('the engine is closed');
       // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
       if (subscriber.status !== 'ready') throw new BackendUnavailableError('Redis subscriber connection is not ready');
-      const ch = channels.get(name) ?? openChannel(name, room);
+      const ch = channels.get(name) ?? openChannel(name, room, accepts);
       try {
         await ch.ready;
       } catch (err) {
@@ -286,7 +297,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       // the last listener may have left (and the channel closed) while this one waited: start over
       if (channels.get(name) !== ch) continue;
       // a listener of its own, so that one function subscribed twice is two subscriptions
-      const listener = (payload: unknown) => accept(payload);
+      const listener = (payload: unknown) => accept(payload as T);
       ch.listeners.add(listener);
       return {
         async unsubscribe() {
@@ -309,11 +320,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     readMarks: log.readMarks,
 
     subscribe(topic, listener: Listener): Promise<Subscription> {
-      return subscribeChannel(p + channelOf(topic), topic.kind === 'room' ? topic.room : null, (entry) => {
-        // room topics carry log entries (messages and changes), user topics messages only
-        if (!isLogEntry(entry)) return;
-        if (topic.kind === 'room' || !('kind' in entry)) listener(entry);
-      });
+      // room topics carry log entries (messages and changes), user topics messages only
+      return subscribeChannel(p + channelOf(topic), topic.kind === 'room' ? topic.room : null, topic.kind === 'room' ? isLogEntry : isMessage, listener);
     },
 
     async signal(signal) {
@@ -321,9 +329,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
 
     subscribeSignals(room, listener) {
-      return subscribeChannel(signalChannel(room), null, (signal) => {
-        if (isRoomSignal(signal) && signal.room === room) listener(signal);
-      });
+      return subscribeChannel(signalChannel(room), null, (s): s is RoomSignal => isRoomSignal(s) && s.room === room, listener);
     },
 
     enterPresence: presence.enter,
@@ -334,9 +340,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
 
     onControl(listener) {
-      return subscribeChannel(p + CONTROL_CHANNEL, null, (event) => {
-        if (isControlEvent(event)) listener(event);
-      });
+      return subscribeChannel(p + CONTROL_CHANNEL, null, isControlEvent, listener);
     },
 
     async ping() {

@@ -1,6 +1,6 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
-import { createEventQueue, type EventQueue } from '../pubsub/queue.js';
+import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from '../pubsub/queue.js';
 import { isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
@@ -65,6 +65,8 @@ function toRoomEvent(entry: LogEntry): RoomEventRecord {
 interface RoomSubscription {
   readonly name: string;
   readonly queue: EventQueue<LogEntry>;
+  /** Sends later live entries to `sink` instead of the queue. */
+  divert(sink: (entry: LogEntry) => void): void;
   readonly after: string | undefined;
   /** True once the viewer lost access: nothing more is read from the log. */
   revoked(): boolean;
@@ -88,12 +90,13 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
     live?.fail(lost());
   });
   let leave: () => Promise<void> = async () => {};
+  let divert: (sink: (entry: LogEntry) => void) => void;
   try {
     const room = await accessibleRoom(ctx, viewer, name);
-    live = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
+    ({ queue: live, divert } = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
       unwatch();
       void leave().catch(() => {});
-    });
+    }));
     // presence is best effort: a subscription is not refused because presence could not be written
     leave = (await engine.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? leave;
     if (live.closed) void leave().catch(() => {});
@@ -102,7 +105,7 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
     throw err;
   }
   if (revoked) live.fail(lost());
-  return { name, queue: live, after, revoked: () => revoked };
+  return { name, queue: live, divert, after, revoked: () => revoked };
 }
 
 /** Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null) or shapes each. */
@@ -110,12 +113,23 @@ function resumable<T extends { id: string }>(
   sub: RoomSubscription,
   readPage: (after: string | undefined) => Promise<LogEntry[]>,
   map: (entry: LogEntry) => T | null,
-): AsyncIterableIterator<T> {
+): HandOffStream<T> {
   const { queue } = sub;
   let last = sub.after;
   let backlog: T[] = [];
   let backlogDone = sub.after === undefined;
-  return closable(queue, async () => {
+  const handOff = (push: (value: T) => void): boolean => {
+    // only once caught up: what is still owed to next() must go out first, in order
+    if (sub.revoked() || !backlogDone || backlog.length > 0 || queue.size > 0 || queue.closed) return false;
+    sub.divert((entry) => {
+      if (last !== undefined && compareIdStrings(entry.id, last) <= 0) return;
+      last = entry.id;
+      const value = map(entry);
+      if (value) push(value);
+    });
+    return true;
+  };
+  return closable(queue, handOff, async () => {
     // a revoked subscriber gets no more of the log either: straight to the queue's error
     if (sub.revoked()) backlog = [];
     while (!sub.revoked() && !backlogDone && backlog.length === 0) {
@@ -145,8 +159,8 @@ function resumable<T extends { id: string }>(
 /** Direct messages sent to the viewer by someone else, live. */
 export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
-  const queue = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
-  return closable(queue, async () => {
+  const { queue } = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
+  return closable(queue, () => false, async () => {
     for (;;) {
       const r = await queue.next();
       if (r.done) return { value: undefined, done: true };
@@ -156,9 +170,14 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
 }
 
 /** An iterator whose values come from `next` and whose end (return or throw) closes `queue`. */
-function closable<T>(queue: EventQueue<unknown>, next: () => Promise<IteratorResult<T, undefined>>): AsyncIterableIterator<T> {
-  const iterator: AsyncIterableIterator<T> = {
+function closable<T>(
+  queue: EventQueue<unknown>,
+  handOff: (push: (value: T) => void) => boolean,
+  next: () => Promise<IteratorResult<T, undefined>>,
+): HandOffStream<T> {
+  const iterator: HandOffStream<T> = {
     next,
+    [HAND_OFF]: handOff,
     async return() {
       await queue.return();
       return { value: undefined, done: true };
@@ -220,7 +239,7 @@ async function signalStream<S extends RoomSignal>(ctx: ChatContext, room: string
   return queue;
 }
 
-/** A bounded queue fed by an engine topic; closing the queue unsubscribes. */
+/** A bounded queue fed by an engine topic (or, once diverted, another sink); closing the queue unsubscribes. */
 async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onClose: () => void = () => {}) {
   const { engine, hooks } = ctx.services;
   let unsubscribe: () => void = () => {};
@@ -229,12 +248,18 @@ async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onC
     overflowError: slowSubscriber,
     onClose: () => unsubscribe(),
   });
-  const subscription = await engine.subscribe(topic, (m) => queue.push(m));
+  let sink = (entry: LogEntry) => queue.push(entry);
+  const subscription = await engine.subscribe(topic, (m) => sink(m));
   hooks.subscriptionOpened();
   unsubscribe = () => {
     onClose();
     hooks.subscriptionClosed();
     void subscription.unsubscribe().catch(() => {});
   };
-  return queue;
+  const divert = (next: (entry: LogEntry) => void) => {
+    sink = (entry) => {
+      if (!queue.closed) next(entry);
+    };
+  };
+  return { queue, divert };
 }

@@ -10,6 +10,16 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { canHandOff, HAND_OFF as HAND_OFF_KEY } from '../pubsub/queue.js';
+
+/**
+ * Set in the context by a transport that can send a shared result to its subscriber at once
+ * (graphql-ws): then a caught-up subscription is handed off to it (see HAND_OFF), and live events
+ * reach the socket synchronously from the engine's listener, with no per-subscriber async chain.
+ */
+export interface LiveSink {
+  readonly liveSink?: (result: ExecutionResult) => void;
+}
 
 /**
  * Fan-out without repeated work: a live event reaching many subscribers of the same document and
@@ -58,9 +68,9 @@ function shapeKey(args: ExecutionArgs): string {
 }
 
 /** Executes `args` for one event, or returns the result already made for the same event and shape. */
-function executeShared(args: ExecutionArgs, event: unknown, onExecute: () => void): ExecutionResult | Promise<ExecutionResult> {
+/** `key` is the subscription's shapeKey, made once per subscription (it is on the path of every delivery). */
+function executeShared(args: ExecutionArgs, key: string, event: unknown, onExecute: () => void): ExecutionResult | Promise<ExecutionResult> {
   if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
-  const key = shapeKey(args);
   let byShape = results.get(event);
   const cached = byShape?.get(key);
   if (cached) return cached;
@@ -99,10 +109,22 @@ export function useSharedSubscriptionExecution(options: SharedExecutionOptions =
         const source = await createSourceEventStream(subscribeArgs);
         if (!isAsyncIterable(source)) return source;
         const iterator = source[Symbol.asyncIterator]();
+        const sink = (subscribeArgs.contextValue as LiveSink | undefined)?.liveSink;
+        const key = shapeKey(subscribeArgs);
+        let handedOff = false;
+        /** Results go out in event order even if one took a promise to execute. */
+        let pending: Promise<void> | null = null;
+        const push = (event: unknown) => {
+          const result = executeShared(subscribeArgs, key, event, onExecute);
+          if (!pending && !(result instanceof Promise)) return sink!(result);
+          pending = (pending ?? Promise.resolve()).then(async () => sink!(await result));
+        };
         const mapped: AsyncIterableIterator<ExecutionResult> = {
           async next() {
+            // once caught up, hand the stream off: its next() then only settles when it ends
+            if (sink && !handedOff && canHandOff(iterator)) handedOff = iterator[HAND_OFF_KEY](push);
             const r = await iterator.next();
-            return r.done ? r : { value: await executeShared(subscribeArgs, r.value, onExecute), done: false };
+            return r.done ? r : { value: await executeShared(subscribeArgs, key, r.value, onExecute), done: false };
           },
           async return() {
             await iterator.return?.();

@@ -92,14 +92,21 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       });
       return true;
     },
-    onSubscribe: async (ctx, _id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       // graphql-ws has already registered this id, so the count includes it
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [chatError(ErrorCode.RateLimited, `At most ${maxSubscriptions} subscriptions per socket.`, { retryAfter: 1 })];
       }
+      const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         viewer: ctx.extra.viewer ?? null,
         clientAddress: ctx.extra.clientAddress,
+        // a shared live result for this operation goes straight to the socket, while it is active
+        liveSink: (result: ExecutionResult) => {
+          if (!(id in ctx.subscriptions)) return;
+          transmit(ctx.extra.socket, `${framePrefix}${sharedJson(result) ?? JSON.stringify(result)}}`);
+          metrics.sharedDeliveries.inc();
+        },
         request: ctx.extra.request,
         params: payload,
       } as never);

@@ -7,7 +7,7 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, useErrorHandler, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
-import { useSharedSubscriptionExecution } from './fanout.js';
+import { useSharedSubscriptionExecution, type LiveSink } from './fanout.js';
 import type { ChatContext, Services } from '../resolvers/context.js';
 import type { Logger } from './logger.js';
 
@@ -32,6 +32,8 @@ export interface TransportContext {
   readonly clientAddress?: string | null;
   /** The Node request (HTTP and SSE). */
   readonly req?: IncomingMessage;
+  /** Set by graphql-ws: sends a shared live result straight to the subscriber (src/server/fanout.ts). */
+  readonly liveSink?: LiveSink['liveSink'];
 }
 
 export type ChatYoga = YogaServerInstance<TransportContext, ChatContext>;
@@ -61,7 +63,13 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
     batching: false,
     context: async (initial) => {
       if (initial.viewer !== undefined) {
-        return { services, viewer: initial.viewer, requestId: randomUUID(), clientAddress: initial.clientAddress ?? null };
+        return {
+          services,
+          viewer: initial.viewer,
+          requestId: randomUUID(),
+          clientAddress: initial.clientAddress ?? null,
+          ...(initial.liveSink ? { liveSink: initial.liveSink } : {}),
+        };
       }
       const base = {
         services,
