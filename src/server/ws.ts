@@ -41,9 +41,9 @@ export interface WsTransportOptions {
   readonly clientAddress?: (req: IncomingMessage) => string | null;
 }
 
+/** What graphql-ws keeps per socket: not the upgrade request, which would stay in memory as long as the socket. */
 interface SocketExtra {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
   readonly clientAddress: string | null;
   viewer?: Viewer;
 }
@@ -107,7 +107,6 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
           transmit(ctx.extra.socket, `${framePrefix}${sharedJson(result) ?? JSON.stringify(result)}}`);
           metrics.sharedDeliveries.inc();
         },
-        request: ctx.extra.request,
         params: payload,
       } as never);
       let document;
@@ -164,15 +163,24 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     socket.send(data);
   };
 
+  // one timer pings every socket (not one per socket): a socket that has not answered the previous
+  // ping by the next round is dropped, so a dead peer goes within two intervals
+  const unanswered = new WeakSet<WebSocket>();
+  const pinger = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+    }
+  }, pingIntervalMs);
+  pinger.unref();
+
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     metrics.openSockets.inc();
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const ping = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, pingIntervalMs);
+    socket.on('pong', () => unanswered.delete(socket));
     socket.on('error', (err) => logger.debug({ err }, 'socket error'));
 
     const closed = server.opened(
@@ -192,10 +200,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
             }
           }),
       },
-      { socket, request, clientAddress: options.clientAddress?.(request) ?? null },
+      { socket, clientAddress: options.clientAddress?.(request) ?? null },
     );
     socket.once('close', (code, reason) => {
-      clearInterval(ping);
       metrics.openSockets.dec();
       void closed(code, reason.toString());
     });
@@ -213,6 +220,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       for (const socket of byLogin.get(familyId) ?? []) socket.close(WsCloseCode.Forbidden, 'Forbidden: login revoked');
     },
     async close() {
+      clearInterval(pinger);
       for (const socket of wss.clients) socket.close(WsCloseCode.GoingAway, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
