@@ -122,7 +122,10 @@ function quickMessage(raw: string): { id: string; text: string } | null {
 
 function onFrame(sub: Subscriber, raw: string): void {
   const quick = quickMessage(raw);
-  if (quick) return onMessage(sub, quick.id, quick.text);
+  if (quick) {
+    onMessage(sub, quick.id, quick.text);
+    return;
+  }
   let msg: { type?: string; id?: string; payload?: { data?: { messageAdded?: { id?: string; text?: string } } } };
   try {
     msg = JSON.parse(raw) as typeof msg;

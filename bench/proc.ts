@@ -281,7 +281,7 @@ function ownerOf(url: string, fn: string): string {
   if (bench) return `server ${bench[1]!.slice(5)}`;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
-  if (url.startsWith('node:')) return 'node:' + (url.slice(5).split('/')[1] ?? url.slice(5));
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[1] ?? url.slice(5)}`;
   const m = /\/(dist|src)\/(.*)$/.exec(url);
   return m ? `server ${m[2]}` : url;
 }

@@ -367,9 +367,19 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     let done = false;
     let failure: unknown;
     const dispose = subscribe<Data, Ext>(payload, {
-      next: (value) => (queue.push(value), wake()),
-      error: (err) => ((failure = err), (done = true), wake()),
-      complete: () => ((done = true), wake()),
+      next: (value) => {
+        queue.push(value);
+        wake();
+      },
+      error: (err) => {
+        failure = err;
+        done = true;
+        wake();
+      },
+      complete: () => {
+        done = true;
+        wake();
+      },
     });
     const iterator: AsyncIterableIterator<FormattedExecutionResult<Data, Ext>> = {
       [Symbol.asyncIterator]: () => iterator,

@@ -1,8 +1,8 @@
 import { constants } from 'node:os';
-import { ConfigError, loadConfig } from './config/index.js';
+import { type Config, ConfigError, loadConfig } from './config/index.js';
 import { createChatServer } from './server/app.js';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {

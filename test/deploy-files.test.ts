@@ -92,35 +92,48 @@ describe('Dockerfile', () => {
   });
 });
 
+/** The parts of a docker-compose service that the tests read (as the YAML has them, unchecked). */
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: (string | number)[];
+  healthcheck?: { test?: string | string[] };
+  depends_on?: Record<string, { condition?: string }>;
+  stop_grace_period?: string;
+}
+
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }) as {
-    services: Record<string, any>;
+    services: Record<string, ComposeService>;
     volumes?: Record<string, unknown>;
   };
   const services = compose.services;
   const apps = Object.entries(services).filter(([, s]) => s.build !== undefined || s.image === services.app1?.image);
-  const conditionOf = (s: any, dep: string) => s.depends_on?.[dep]?.condition;
+  const conditionOf = (s: ComposeService, dep: string) => s.depends_on?.[dep]?.condition;
 
   it('runs Redis 7 with AOF persistence on a named volume, and a healthcheck', () => {
-    const redis = services.redis;
+    const redis = services.redis!;
     expect(redis.image).toMatch(/^redis:7(\.|-|$)/);
     expect([redis.command].flat().join(' ')).toMatch(/--appendonly yes/);
     const dataVolume = (redis.volumes as string[]).find((v) => v.endsWith(':/data'));
     expect(dataVolume).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(dataVolume!.split(':')[0]);
-    expect([redis.healthcheck.test].flat().join(' ')).toMatch(/redis-cli ping/);
+    expect([redis.healthcheck!.test].flat().join(' ')).toMatch(/redis-cli ping/);
   });
 
   it('runs three app instances of the one image, sharing JWT_SECRET from the environment or .env', () => {
     expect(apps.map(([name]) => name).sort()).toEqual(['app1', 'app2', 'app3']);
-    const secrets = new Set(apps.map(([, s]) => s.environment.JWT_SECRET));
+    const secrets = new Set(apps.map(([, s]) => s.environment!.JWT_SECRET));
     expect(secrets.size).toBe(1);
     // interpolated, required, never a literal
     expect([...secrets][0]).toMatch(/^\$\{JWT_SECRET:\?[^}]*\}$/);
     for (const [name, s] of apps) {
       expect(s.build, name).toBe('.');
-      expect(s.environment.NODE_ENV, name).toBe('production');
-      expect(s.environment.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(s.environment!.NODE_ENV, name).toBe('production');
+      expect(s.environment!.REDIS_URL, name).toBe('redis://redis:6379');
       expect(s.healthcheck?.test, name).toBeDefined();
       expect(conditionOf(s, 'redis'), name).toBe('service_healthy');
       expect(s.ports, `${name} publishes no port (nginx is the way in)`).toBeUndefined();
@@ -140,10 +153,10 @@ describe('docker-compose.yml', () => {
   it('publishes one port, through nginx with the committed nginx.conf, once the apps are healthy', () => {
     const published = Object.entries(services).filter(([, s]) => s.ports?.length);
     expect(published.map(([name]) => name)).toEqual(['nginx']);
-    const nginx = services.nginx;
+    const nginx = services.nginx!;
     expect(nginx.image).toMatch(/^nginx:/);
     expect(nginx.ports).toHaveLength(1);
-    expect(String(nginx.ports[0])).toMatch(/:80$/);
+    expect(String(nginx.ports![0])).toMatch(/:80$/);
     expect(nginx.volumes).toContain('./nginx.conf:/etc/nginx/nginx.conf:ro');
     for (const [name] of apps) expect(conditionOf(nginx, name)).toBe('service_healthy');
   });

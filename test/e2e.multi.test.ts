@@ -74,7 +74,7 @@ describe('three server processes on one Redis behave as one server', () => {
       const mine = received[0]!.map((r) => r.data.messageAdded.text).filter((t: string) => t.startsWith(`s${i}-`));
       expect(mine).toEqual(Array.from({ length: perSender }, (_, n) => `s${i}-${n}`));
     }
-    subs.forEach((s) => s.dispose());
+    for (const s of subs) s.dispose();
     await Promise.all(clients.map((c) => c.dispose()));
   });
 

@@ -36,7 +36,7 @@ describe('fan-out: one execution per live event and document on an instance, unl
     expect(received[0]!.map((r) => r.data!.messageAdded.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect((await metric(srv, 'chat_shared_executions_total')) - executions).toBe(5);
     expect((await metric(srv, 'chat_shared_deliveries_total')) - deliveries).toBe(15);
-    subs.forEach((s) => s.dispose());
+    for (const s of subs) s.dispose();
     await Promise.all(clients.map((c) => c.dispose()));
   });
 

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { Readable, Writable } from 'node:stream';
-import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
+import { type GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../src/errors.js';
@@ -20,13 +20,20 @@ import { memoryServices } from './support/services.js';
  */
 
 /** POST with the viewer's token; `operationName` picks one operation of a document. */
-async function post(url: string, token: string, query: string, variables: Record<string, unknown> = {}, operationName?: string): Promise<GraphQLResponse<any>> {
+async function post<T = Record<string, unknown>>(url: string, token: string, query: string, variables: Record<string, unknown> = {}, operationName?: string): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables, operationName }),
   });
-  return (await res.json()) as GraphQLResponse<any>;
+  return (await res.json()) as GraphQLResponse<T>;
+}
+
+/** The fields of a pino log line that the error-masking tests read. */
+interface LogLine {
+  level?: number;
+  requestId?: string;
+  err?: { message?: string };
 }
 
 /** A validation (or parse) error and no execution at all. */
@@ -81,7 +88,8 @@ describe('query limits over HTTP (graphql-armor 3.2.0, pinned)', () => {
   });
   afterAll(() => srv.stop());
 
-  const send = (query: string, variables: Record<string, unknown> = {}, operationName?: string) => post(srv.httpUrl, user.accessToken, query, variables, operationName);
+  const send = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, operationName?: string) =>
+    post<T>(srv.httpUrl, user.accessToken, query, variables, operationName);
   /** A new room of the viewer, empty. */
   async function freshRoom(): Promise<string> {
     const name = `hq-${process.pid}-${Date.now() % 1e6}-${rooms++}`;
@@ -90,9 +98,9 @@ describe('query limits over HTTP (graphql-armor 3.2.0, pinned)', () => {
     return name;
   }
   const messagesIn = async (room: string): Promise<number> => {
-    const r = await send('query($room: String!) { recentMessages(room: $room, limit: 200) { id } }', { room });
+    const r = await send<{ recentMessages: { id: string }[] }>('query($room: String!) { recentMessages(room: $room, limit: 200) { id } }', { room });
     expect(r.errors).toBeUndefined();
-    return r.data.recentMessages.length;
+    return r.data!.recentMessages.length;
   };
 
   describe(`depth over ${MAX_DEPTH}`, () => {
@@ -329,7 +337,7 @@ describe('the HTTP transport', () => {
     expect(((await mutation.json()) as GraphQLResponse).errors?.[0]?.message).toMatch(/mutation/i);
     const query = await get('{ me { username } }', {});
     expect(query.status).toBe(200);
-    expect(((await query.json()) as GraphQLResponse<any>).data.me.username).toBe(user.username);
+    expect(((await query.json()) as GraphQLResponse<{ me: { username: string } }>).data!.me.username).toBe(user.username);
   });
 
   /** A sendMessage request padded (with an unused variable) to `bytes`. */
@@ -349,7 +357,7 @@ describe('the HTTP transport', () => {
     expect(Buffer.byteLength(body)).toBe(64 * 1024);
     const ok = await fetch(srv.httpUrl, { method: 'POST', headers: headers(), body });
     expect(ok.status).toBe(200);
-    expect(((await ok.json()) as GraphQLResponse<any>).data.me.username).toBe(user.username);
+    expect(((await ok.json()) as GraphQLResponse<{ me: { username: string } }>).data!.me.username).toBe(user.username);
   });
 
   it('answers 413 to a chunked body over 64 KiB without Content-Length', async () => {
@@ -423,7 +431,15 @@ describe('unexpected errors', () => {
   /** A yoga built as the server builds it, on services whose store fails, logging into `lines`. */
   function yogaWithFailingStore(failure: () => Error) {
     const lines: string[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk, _enc, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     const base = memoryServices();
     const store = new Proxy(base.store, {
       get: () => () => Promise.reject(failure()),
@@ -464,7 +480,7 @@ describe('unexpected errors', () => {
       expect(text).not.toContain('internal detail');
       expect(text).not.toMatch(/stack|originalError|\.ts:\d+|at .*\(/);
 
-      const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.requestId === `req-hardening-${nodeEnv ?? 'unset'}`);
+      const logged = lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.requestId === `req-hardening-${nodeEnv ?? 'unset'}`);
       expect(logged.length).toBeGreaterThanOrEqual(1);
       expect(logged.some((l) => l.level === 50 && String(l.err?.message).includes(SECRET_DETAIL))).toBe(true);
     },
@@ -478,7 +494,7 @@ describe('unexpected errors', () => {
     expect(body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(body.errors?.[0]?.message).toMatch(/temporarily unavailable/);
     expect(text).not.toContain('internal detail');
-    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.requestId === 'req-hardening-backend');
+    const logged = lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.requestId === 'req-hardening-backend');
     expect(logged.some((l) => l.level === 40 && String(l.err?.message).includes('command timed out'))).toBe(true);
   });
 });

@@ -22,7 +22,14 @@ async function setUp(options: TestServicesOptions = {}, settings: Partial<Servic
     ...base,
     settings: { ...base.settings, ...settings },
     engine: delivered
-      ? { ...engine, subscribe: (topic, listener) => engine.subscribe(topic, (m) => (delivered(m), listener(m))) }
+      ? {
+          ...engine,
+          subscribe: (topic, listener) =>
+            engine.subscribe(topic, (m) => {
+              delivered(m);
+              return listener(m);
+            }),
+        }
       : engine,
   };
   await ensureDefaultRooms(services);

@@ -24,7 +24,10 @@ async function refusesConnections(port: number) {
     () =>
       new Promise<boolean>((resolve) => {
         const s = connect(port, '127.0.0.1');
-        s.once('connect', () => (s.destroy(), resolve(false)));
+        s.once('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
         s.once('error', () => resolve(true));
       }),
     { timeoutMs: 15_000, what: `port ${port} to refuse connections` },
@@ -94,17 +97,17 @@ describe('rolling restart behind nginx: a subscriber keeps every message, in ord
         next: (r) => {
           if (!r.data) {
             subscriptionError = r.errors;
-            waiters.splice(0).forEach((w) => w());
+            for (const w of waiters.splice(0)) w();
             return;
           }
           const id = r.data.messageAdded.id;
           received.push(id);
           variables.after = id;
-          waiters.splice(0).forEach((w) => w());
+          for (const w of waiters.splice(0)) w();
         },
         error: (e) => {
           subscriptionError = e;
-          waiters.splice(0).forEach((w) => w());
+          for (const w of waiters.splice(0)) w();
         },
         complete: () => {},
       },
@@ -189,8 +192,14 @@ class RawHttp {
   ended = false;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => ((this.buffer = Buffer.concat([this.buffer, d])), this.wake?.()));
-    socket.on('close', () => ((this.ended = true), this.wake?.()));
+    socket.on('data', (d: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, d]);
+      this.wake?.();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake?.();
+    });
     socket.on('error', () => {});
   }
 

@@ -53,7 +53,7 @@ class RawSocket {
   private acked!: Promise<void>;
   terminated = false;
 
-  constructor(url: string, token: string, private readonly stats: Stats) {
+  constructor(url: string, token: string, stats: Stats) {
     this.ws = new WebSocket(url, 'graphql-transport-ws');
     this.acked = new Promise<void>((resolve, reject) => {
       this.ws.once('open', () => this.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
@@ -342,7 +342,7 @@ describe('churn soak', () => {
       const lastId = log.at(-1)!;
       for (const s of steady) await waitFor(() => s.results.some((r) => (r.data as { messageAdded: { id: string } }).messageAdded.id === lastId), { what: 'steady subscriber to reach the end' });
       const steadyIds = steady.map((s) => s.results.map((r) => (r.data as { messageAdded: { id: string } }).messageAdded.id));
-      steady.forEach((s) => s.dispose());
+      for (const s of steady) s.dispose();
       await Promise.all(steadyClients.map((c) => c.dispose()));
 
       await backToIdle(before, 'after the soak');

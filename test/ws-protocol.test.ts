@@ -6,7 +6,7 @@ import { collect, gql, signUp, wsClient, type Session } from './support/client.j
 import { waitFor } from './support/net.js';
 import { startServer, type RunningServer } from './support/server.js';
 
-type Frame = { type: string; id?: string; payload?: any };
+type Frame = { type: string; id?: string; payload?: unknown };
 
 /** A raw graphql-transport-ws socket, to speak the protocol wrongly on purpose. */
 async function rawSocket(url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'graphql-ws';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { type DocumentNode, GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
 import { chatError, ErrorCode, isChatError } from '../errors.js';
@@ -109,7 +109,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         },
         params: payload,
       } as never);
-      let document;
+      let document: DocumentNode;
       try {
         document = parse(payload.query);
       } catch (err) {

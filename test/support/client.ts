@@ -1,13 +1,20 @@
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
+/**
+ * The default type of a response's `data` in tests: a result's shape is checked by the test's
+ * assertions (and a wrong field fails them), so tests read it without declaring each type.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: GraphQL responses in tests are checked by assertions, not types
+export type Json = any;
+
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T | null;
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
 /** One GraphQL request over HTTP POST. */
-export async function gql<T = any>(httpUrl: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphQLResponse<T>> {
+export async function gql<T = Json>(httpUrl: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphQLResponse<T>> {
   const res = await fetch(httpUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -51,7 +58,7 @@ export function wsClient(wsUrl: string, token: string | (() => string | Promise<
 }
 
 /** Collects a subscription's results; `next(n)` waits until n have arrived. */
-export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+export function collect<T = Json>(client: Client, query: string, variables: Record<string, unknown> = {}) {
   const results: FormattedExecutionResult<T, unknown>[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   let error: unknown = null;
@@ -92,7 +99,13 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
       if (results.length >= n || error || completed) return results;
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`only ${results.length} of ${n} results after ${timeoutMs} ms; error=${JSON.stringify(error)}`)), timeoutMs);
-        waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        });
       });
       return results;
     },

@@ -39,7 +39,10 @@ export function rewriteNginxConf(conf: string, { upstreams, listenPort, dir }: R
   let out = conf;
   const replace = (pattern: RegExp, replacement: (...m: string[]) => string, what: string, count?: number) => {
     let n = 0;
-    out = out.replace(pattern, (...m: string[]) => (n++, replacement(...m)));
+    out = out.replace(pattern, (...m: string[]) => {
+      n++;
+      return replacement(...m);
+    });
     if (n === 0 || (count !== undefined && n !== count)) throw new Error(`nginx.conf: expected ${count ?? 'a'} ${what}, found ${n}`);
   };
 

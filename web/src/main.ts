@@ -263,7 +263,7 @@ $<HTMLFormElement>('auth-form').addEventListener('submit', async (event) => {
   const username = $<HTMLInputElement>('username').value.trim().toLowerCase();
   const password = $<HTMLInputElement>('password').value;
   const buttons = document.querySelectorAll<HTMLButtonElement>('#auth-form button');
-  buttons.forEach((b) => (b.disabled = true));
+  for (const b of buttons) b.disabled = true;
   $('auth-error').textContent = '';
   try {
     const session = await signIn(httpUrl, { username, password }, mode);
@@ -274,7 +274,7 @@ $<HTMLFormElement>('auth-form').addEventListener('submit', async (event) => {
     $('auth-error').textContent =
       code === 'CONFLICT' ? 'That name is taken. Log in instead, or pick another.' : code === 'UNAUTHENTICATED' ? 'Wrong username or password.' : describe(err);
   } finally {
-    buttons.forEach((b) => (b.disabled = false));
+    for (const b of buttons) b.disabled = false;
   }
 });
 
