@@ -57,7 +57,10 @@ export async function createChatServer(config: Config, options: ChatServerOption
     now: Date.now,
   };
   const clientAddress = createClientAddress(config.trustedProxies);
+  // GraphiQL's inlined assets are megabytes: loaded only where GraphiQL is served
+  const renderGraphiQL = config.production ? undefined : (await import('@graphql-yoga/render-graphiql')).renderGraphiQL;
   const yoga = createChatYoga({
+    renderGraphiQL,
     schema,
     services,
     logger,

@@ -4,7 +4,7 @@ import { GraphQLError, Kind, type ASTVisitor, type GraphQLSchema, type Selection
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { createYoga, useErrorHandler, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, useErrorHandler, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
 import { useSharedSubscriptionExecution, type LiveSink } from './fanout.js';
@@ -46,19 +46,23 @@ export interface YogaOptions {
   readonly clientAddress: (req: IncomingMessage) => string | null;
   /** Called for each shared execution of a live event (metrics). */
   readonly onSharedExecution?: () => void;
+  /** GraphiQL's page with its assets inlined (@graphql-yoga/render-graphiql); loaded only outside production. */
+  readonly renderGraphiQL?: (options?: GraphiQLOptions) => string;
 }
 
 /**
  * The one envelop pipeline: HTTP, SSE and graphql-ws all run through it, so they share the
  * schema, the context, the limits and the error masking.
  */
-export function createChatYoga({ schema, services, logger, production, clientAddress, onSharedExecution }: YogaOptions): ChatYoga {
+export function createChatYoga({ schema, services, logger, production, clientAddress, onSharedExecution, renderGraphiQL }: YogaOptions): ChatYoga {
   return createYoga<TransportContext, ChatContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // GraphiQL's subscriptions go over SSE, which carries the Headers tab (Authorization) as it is
     graphiql: production ? false : { title: 'GraphQL chat', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    // GraphiQL's assets from the package, not a CDN: it works offline and behind strict networks
+    ...(renderGraphiQL ? { renderGraphiQL } : {}),
     logging: false,
     batching: false,
     context: async (initial) => {
