@@ -57,8 +57,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
     now: Date.now,
   };
   const clientAddress = createClientAddress(config.trustedProxies);
-  // GraphiQL's inlined assets are megabytes: loaded only where GraphiQL is served
-  const renderGraphiQL = config.production ? undefined : (await import('@graphql-yoga/render-graphiql')).renderGraphiQL;
+  // GraphiQL's inlined assets are megabytes, and a development dependency: loaded only where
+  // GraphiQL is served, and where it is not installed yoga's page takes them from a CDN instead
+  const renderGraphiQL = config.production
+    ? undefined
+    : await import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL, () => undefined);
   const yoga = createChatYoga({
     renderGraphiQL,
     schema,
