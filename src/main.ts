@@ -13,8 +13,18 @@ try {
   throw err;
 }
 
-const server = await createChatServer(config);
+let server: Awaited<ReturnType<typeof createChatServer>>;
+try {
+  server = await createChatServer(config);
+} catch (err) {
+  // Redis not answering at start-up is the usual cause: one clear line, not a stack
+  console.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 const { logger } = server;
+// A rejection nobody handled (a library's, during a Redis reconnect) is logged, not fatal: the
+// process keeps serving and /ready tells the load balancer whether it can.
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 if (config.jwtSecretGenerated) {
   logger.warn('JWT_SECRET is unset: using a random key, so tokens die with this process (set it in production)');
 }

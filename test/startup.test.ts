@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { freePort } from './support/net.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const TSX_LOADER = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+
+/** Runs the server's entry point with `env` until it exits; its exit code and what it printed. */
+function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
+      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', REDIS_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('start-up refuses bad settings with one clear line', () => {
+  it('names a malformed variable and exits 1', async () => {
+    const { code, output } = await run({ PORT: 'abc' });
+    expect(code).toBe(1);
+    expect(output.trim()).toBe('Invalid configuration: PORT: expected a port number (0-65535)');
+  });
+
+  it('says that Redis did not answer, and exits 1, when REDIS_URL points nowhere', async () => {
+    const { code, output } = await run({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, JWT_SECRET: 'x'.repeat(32) });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toHaveLength(1);
+    expect(output).toMatch(/^Could not start: Redis at REDIS_URL did not answer/);
+  }, 30_000);
+});
