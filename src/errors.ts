@@ -12,8 +12,6 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-const KNOWN = new Set<string>(Object.values(ErrorCode));
-
 /** An error a client caused (or may retry); everything else thrown is masked as unexpected. */
 export function chatError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -38,8 +36,3 @@ export class BackendUnavailableError extends Error {
 
 export const serviceUnavailable = () =>
   chatError(ErrorCode.ServiceUnavailable, 'The service is temporarily unavailable; try again shortly.');
-
-/** True for errors that carry one of our codes and may be shown to the client as they are. */
-export function isChatError(err: unknown): err is GraphQLError {
-  return err instanceof GraphQLError && typeof err.extensions.code === 'string' && KNOWN.has(err.extensions.code);
-}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config/index.js';
+import { BackendUnavailableError } from '../src/errors.js';
 import { createBackends } from '../src/server/backends.js';
 import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
@@ -174,22 +175,27 @@ describe('a subscription whose source fails', () => {
   it('ends that operation with an error, never the whole socket', async () => {
     const config = loadConfig({ JWT_SECRET: 'test-secret-test-secret-test-secret!' });
     const backends = await createBackends(config);
-    let failRange = false;
+    let failRange: Error | null = null;
     const range = backends.engine.range.bind(backends.engine);
-    backends.engine.range = (room, q) => (failRange ? Promise.reject(new Error('READONLY You can\'t write against a read only replica.')) : range(room, q));
+    backends.engine.range = (room, q) => (failRange ? Promise.reject(failRange) : range(room, q));
     const srv = await startServer({ MESSAGE_RATE_LIMIT: '0' }, { backends });
     try {
       const s = await signUp(srv.httpUrl, 'src');
       const first = await gql(srv.httpUrl, 'mutation { sendMessage(room:"general", text:"one") { id } }', {}, s.accessToken);
       const client = wsClient(srv.wsUrl, s.accessToken);
       const healthy = collect(client, 'subscription { directMessageAdded { text } }');
-      failRange = true;
+      failRange = new Error("READONLY You can't write against a read only replica.");
       const failing = collect(client, 'subscription($a:ID){ messageAdded(room:"general", after:$a) { text } }', { a: '0-0' });
       await waitFor(() => failing.error !== null || failing.completed, { what: 'the failing operation to end' });
       const failure = JSON.stringify(failing.error ?? failing.results);
       expect(failure).toContain('INTERNAL_SERVER_ERROR');
       expect(failure).not.toContain('READONLY');
-      failRange = false;
+      // a backend that does not answer is said so, as over HTTP
+      failRange = new BackendUnavailableError('Redis command timed out');
+      const unavailable = collect(client, 'subscription($a:ID){ messageAdded(room:"general", after:$a) { text } }', { a: '0-0' });
+      await waitFor(() => unavailable.error !== null || unavailable.completed, { what: 'the unavailable operation to end' });
+      expect(JSON.stringify(unavailable.error ?? unavailable.results)).toContain('SERVICE_UNAVAILABLE');
+      failRange = null;
       const other = await signUp(srv.httpUrl, 'src2');
       await gql(srv.httpUrl, 'mutation($to:String!){ sendDirectMessage(to:$to, text:"still open") { id } }', { to: s.username }, other.accessToken);
       const [dm] = await healthy.next(1);

@@ -4,11 +4,11 @@ import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'gr
 import { type DocumentNode, GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
-import { chatError, ErrorCode, isChatError } from '../errors.js';
+import { chatError, ErrorCode } from '../errors.js';
 import { sharedJson } from './fanout.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
-import type { ChatYoga } from './yoga.js';
+import { type ChatYoga, maskError } from './yoga.js';
 
 /** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
 export const WsCloseCode = {
@@ -138,13 +138,12 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       metrics.sharedDeliveries.inc();
       return SENT_MARKER;
     },
-    // errors thrown by a subscription's source end that operation only; mask what is not ours
+    // errors thrown by a subscription's source end that operation only, masked as over HTTP
     onError: (_ctx, _id, _payload, errors) =>
       errors.map((e) => {
-        const original: unknown = e.originalError;
-        if (!original || isChatError(original) || isChatError(e)) return e.toJSON();
-        logger.error({ err: original }, 'subscription source failed');
-        return new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }).toJSON();
+        const masked = maskError(e);
+        if (masked.extensions.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: e.originalError ?? e }, 'subscription source failed');
+        return masked.toJSON();
       }),
   });
 

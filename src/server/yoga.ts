@@ -86,15 +86,7 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
       return { ...base, viewer: verified.ok ? verified.viewer : null, tokenProblem: verified.ok ? undefined : verified.reason };
     },
     maskedErrors: {
-      maskError: (error) => {
-        if (error instanceof GraphQLError) {
-          const original = error.originalError;
-          if (!original || original instanceof GraphQLError) return error;
-          if (original instanceof BackendUnavailableError) return located(serviceUnavailable(), error);
-        }
-        const masked = new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-        return error instanceof GraphQLError ? located(masked, error) : masked;
-      },
+      maskError: (error) => maskError(error),
     },
     plugins: [
       // logged here, where the request id is known; the client only sees the masked error
@@ -146,6 +138,23 @@ mutation SendHello {
   sendMessage(room: "general", text: "hello") { id }
 }
 `;
+
+/**
+ * What a client may see of an error, in one place for every transport: ours (with a contract
+ * code) and graphql-js's own go out as they are, a backend outage becomes SERVICE_UNAVAILABLE,
+ * anything else "Unexpected error." with INTERNAL_SERVER_ERROR.
+ */
+export function maskError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) {
+    const original = error.originalError;
+    if (!original || original instanceof GraphQLError) return error;
+    if (original instanceof BackendUnavailableError) return located(serviceUnavailable(), error);
+  }
+  // thrown by a subscription's source (a stream, not a resolver): not wrapped in a GraphQLError
+  if (error instanceof BackendUnavailableError) return serviceUnavailable();
+  const masked = new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  return error instanceof GraphQLError ? located(masked, error) : masked;
+}
 
 /** The caller's X-Request-Id when it looks like one, else a new id. */
 function requestIdOf(header: string | null): string {
