@@ -1,5 +1,6 @@
 // A chat client for Node and the browser: typed requests over HTTP, and a graphql-ws client that
-// keeps its access token fresh and resumes `messageAdded` subscriptions after any reconnect.
+// keeps its access token fresh and resumes `messageAdded` and `roomEvents` subscriptions after any
+// reconnect.
 // Depends on graphql-ws and graphql only (no Node modules): Node passes `webSocketImpl` (ws),
 // browsers use their own WebSocket.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -66,8 +67,9 @@ export interface ChatSink<T> {
 export interface ChatClient {
   /**
    * The graphql-ws client, for urql's subscriptionExchange or Apollo's GraphQLWsLink. Its
-   * `subscribe` resumes `messageAdded(room:, after: $var)` operations from the last id they
-   * delivered after every reconnect (the operation must pass `after` as a variable).
+   * `subscribe` resumes `messageAdded(room:, after: $var)` and `roomEvents(room:, after: $var)`
+   * operations from the last id they delivered after every reconnect (the operation must pass
+   * `after` as a variable).
    */
   readonly ws: Client;
   /** fetch that adds `Authorization: Bearer <fresh access token>`: for urql's or Apollo's HTTP transport. */
@@ -182,9 +184,15 @@ const isAuthFailure = (err: unknown) => err instanceof ChatApiError && err.code 
 const CLOCK_TOLERANCE_MS = 2000;
 const RETRIABLE_SUBSCRIPTION_CODES = new Set(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
 
-/** Where a subscription operation takes `messageAdded`'s `after`, or null when it cannot be resumed. */
+/**
+ * The subscription fields that take `after` and deliver objects whose `id` is a strictly increasing
+ * stream id of the room's log: a message id (messageAdded) or an event id (roomEvents).
+ */
+const RESUMABLE_FIELDS = new Set(['messageAdded', 'roomEvents']);
+
+/** Where a subscription operation takes a resumable field's `after`, or null when it cannot be resumed. */
 interface ResumePoint {
-  /** The response key of the messageAdded field (its alias, if any). */
+  /** The response key of the resumable field (its alias, if any). */
   readonly field: string;
   /** The variable passed as `after`. */
   readonly variable: string;
@@ -201,9 +209,9 @@ function resumePoint(payload: SubscribePayload): ResumePoint | null {
     const op = ops.find((d) => !payload.operationName || d.name?.value === payload.operationName);
     if (op?.operation === 'subscription') {
       for (const sel of op.selectionSet.selections) {
-        if (sel.kind !== Kind.FIELD || sel.name.value !== 'messageAdded') continue;
+        if (sel.kind !== Kind.FIELD || !RESUMABLE_FIELDS.has(sel.name.value)) continue;
         const after = sel.arguments?.find((a) => a.name.value === 'after');
-        if (after?.value.kind === Kind.VARIABLE) point = { field: sel.alias?.value ?? 'messageAdded', variable: after.value.name.value };
+        if (after?.value.kind === Kind.VARIABLE) point = { field: sel.alias?.value ?? sel.name.value, variable: after.value.name.value };
       }
     }
   } catch {
@@ -299,7 +307,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     },
   });
 
-  /** ws.subscribe, resuming messageAdded from the last id it delivered after every reconnect. */
+  /** ws.subscribe, resuming messageAdded and roomEvents from the last id they delivered after every reconnect. */
   function subscribe<Data = Record<string, unknown>, Ext = unknown>(
     payload: SubscribePayload,
     sink: Sink<FormattedExecutionResult<Data, Ext>>,

@@ -48,9 +48,10 @@ export const meQuery = graphql(`
   }
 `);
 
+/** The sidebar: every room the viewer can see, with how many messages arrived since its read mark. */
 export const roomsQuery = graphql(`
   query Rooms {
-    rooms { name private }
+    rooms { name private unreadCount }
   }
 `);
 
@@ -69,7 +70,7 @@ export const joinRoomMutation = graphql(`
 export const recentMessagesQuery = graphql(`
   query RecentMessages($room: String!, $limit: Int, $before: ID) {
     recentMessages(room: $room, limit: $limit, before: $before) {
-      id room text createdAt mine
+      id room text createdAt editedAt mine
       author { id username }
     }
   }
@@ -94,11 +95,93 @@ export const messageAddedSubscription = graphql(`
   }
 `);
 
+/**
+ * Only that a message arrived in a room (for unread badges): two fields and no viewer-dependent
+ * one (`mine`), so it is cheap to keep open for every room. Resumed with `$after` like messageAdded.
+ */
+export const roomActivitySubscription = graphql(`
+  subscription RoomActivity($room: String!, $after: ID) {
+    messageAdded(room: $room, after: $after) { id room }
+  }
+`);
+
 export const directMessageAddedSubscription = graphql(`
   subscription DirectMessageAdded {
     directMessageAdded {
       id room text createdAt mine
       author { id username }
     }
+  }
+`);
+
+// ------------------------------------------------------------------ beyond messages
+
+/**
+ * Everything that happens in a room (ADDED, EDITED, DELETED), in log order. Declares `$after`
+ * like messageAdded: the helper's graphql-ws client resumes it from the last event id it delivered.
+ */
+export const roomEventsSubscription = graphql(`
+  subscription RoomEvents($room: String!, $after: ID) {
+    roomEvents(room: $room, after: $after) {
+      id type messageId
+      message {
+        id room text createdAt editedAt mine
+        author { id username }
+      }
+    }
+  }
+`);
+
+export const editMessageMutation = graphql(`
+  mutation EditMessage($room: String!, $id: ID!, $text: String!) {
+    editMessage(room: $room, id: $id, text: $text) {
+      id room text createdAt editedAt mine
+      author { id username }
+    }
+  }
+`);
+
+export const deleteMessageMutation = graphql(`
+  mutation DeleteMessage($room: String!, $id: ID!) {
+    deleteMessage(room: $room, id: $id)
+  }
+`);
+
+/** Moves the viewer's read mark to the newest message at or before `id` (never backwards). */
+export const markReadMutation = graphql(`
+  mutation MarkRead($room: String!, $id: ID!) {
+    markRead(room: $room, id: $id) { name unreadCount lastReadId }
+  }
+`);
+
+/** "I am typing": lasts 5 s on the server; rate limited (RATE_LIMITED when sent too often). */
+export const startTypingMutation = graphql(`
+  mutation StartTyping($room: String!) {
+    startTyping(room: $room)
+  }
+`);
+
+/** Others typing in a room; show each until its expiresAt. */
+export const typingSubscription = graphql(`
+  subscription Typing($room: String!) {
+    typing(room: $room) {
+      room expiresAt
+      user { id username }
+    }
+  }
+`);
+
+export const presenceChangedSubscription = graphql(`
+  subscription PresenceChanged($room: String!) {
+    presenceChanged(room: $room) {
+      room online
+      user { id username }
+    }
+  }
+`);
+
+export const onlineMembersQuery = graphql(`
+  query OnlineMembers($room: String!) {
+    onlineMembers(room: $room) { id username }
   }
 `);

@@ -3,16 +3,28 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createChatClient,
+  deleteMessageMutation,
+  editMessageMutation,
+  joinRoomMutation,
+  markReadMutation,
   meQuery,
   messageAddedSubscription,
+  onlineMembersQuery,
+  presenceChangedSubscription,
   recentMessagesQuery,
+  roomEventsSubscription,
   roomsQuery,
   sendMessageMutation,
+  startTypingMutation,
+  typingSubscription,
   createRoomMutation,
   signIn,
   type ChatClient,
   type ChatSession,
   type MessageAddedSubscription,
+  type PresenceChangedSubscription,
+  type RoomEventsSubscription,
+  type TypingSubscription,
 } from '../client/index.js';
 import { signUp, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
@@ -20,6 +32,7 @@ import { testPrefix } from './support/redis.js';
 import { startServer, startServerProcess, type RunningServer, type ServerProcess } from './support/server.js';
 
 type Message = MessageAddedSubscription['messageAdded'];
+type RoomEvent = RoomEventsSubscription['roomEvents'];
 
 const fastRetry = () => new Promise<void>((resolve) => setTimeout(resolve, 100));
 
@@ -126,7 +139,79 @@ describe('the typed client against one server', () => {
     await sub.until(3);
     expect(sub.texts()).toEqual(['two', 'three', 'four']);
   });
+
+  it('types the operations beyond messages: unread counts, markRead, edits, deletions, roomEvents, presence and typing', async () => {
+    const writer = clientFor(server, alice);
+    const reader = clientFor(server, bob);
+    const room = `activity-${Date.now()}`;
+    await writer.request(createRoomMutation, { name: room });
+    await reader.request(joinRoomMutation, { name: room });
+    const first = (await writer.request(sendMessageMutation, { room, text: 'first' })).sendMessage;
+    const second = (await writer.request(sendMessageMutation, { room, text: 'second' })).sendMessage;
+    const unreadOf = async () => (await reader.request(roomsQuery)).rooms.find((r) => r.name === room)?.unreadCount;
+    expect(await unreadOf()).toBe(2);
+    const { markRead } = await reader.request(markReadMutation, { room, id: first.id });
+    expect(markRead).toEqual({ name: room, unreadCount: 1, lastReadId: first.id });
+    expect(await unreadOf()).toBe(1);
+
+    // who comes online: alice watches presence, bob opens roomEvents (from the first message)
+    const presence: PresenceChangedSubscription['presenceChanged'][] = [];
+    writer.subscribe(presenceChangedSubscription, { room }, { next: (d) => presence.push(d.presenceChanged) });
+    const events: RoomEvent[] = [];
+    const errors: unknown[] = [];
+    let stopEvents = () => {};
+    await waitFor(
+      () => {
+        if (presence.some((p) => p.user.username === bob.username && p.online)) return true;
+        // the presence subscription may start after bob's: open his again until alice sees it
+        stopEvents();
+        events.length = 0;
+        stopEvents = reader.subscribe(roomEventsSubscription, { room, after: first.id }, { next: (d) => events.push(d.roomEvents), error: (e) => errors.push(e) });
+        return false;
+      },
+      { intervalMs: 500, what: 'presenceChanged: bob online' },
+    );
+    expect((await writer.request(onlineMembersQuery, { room })).onlineMembers.map((u) => u.username)).toContain(bob.username);
+    await waitFor(() => events.length >= 1, { what: 'the ADDED event of the second message' });
+
+    const { editMessage } = await writer.request(editMessageMutation, { room, id: second.id, text: 'second, edited' });
+    expect(editMessage).toMatchObject({ id: second.id, text: 'second, edited', mine: true });
+    expect(editMessage.editedAt).toEqual(expect.any(String));
+    await expect(reader.request(editMessageMutation, { room, id: second.id, text: 'not mine' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await writer.request(deleteMessageMutation, { room, id: first.id })).deleteMessage).toBe(true);
+    await waitFor(() => events.length >= 3 || errors.length > 0, { what: 'the EDITED and DELETED events' });
+    expect(errors).toEqual([]);
+    expect(events.map((e) => [e.type, e.messageId, e.message?.text ?? null])).toEqual([
+      ['ADDED', second.id, 'second'],
+      ['EDITED', second.id, 'second, edited'],
+      ['DELETED', first.id, null],
+    ]);
+    expect(events[1]!.message).toMatchObject({ editedAt: editMessage.editedAt, mine: false, author: { username: alice.username } });
+    const ids = events.map((e) => e.id);
+    expect([...ids].sort(compareIds)).toEqual(ids);
+    stopEvents();
+
+    // typing: bob's signal reaches alice, never bob himself (signals are not stored: send until one arrives)
+    const typing: TypingSubscription['typing'][] = [];
+    writer.subscribe(typingSubscription, { room }, { next: (d) => typing.push(d.typing) });
+    await waitFor(
+      async () => {
+        if (typing.length) return true;
+        expect((await reader.request(startTypingMutation, { room })).startTyping).toBe(true);
+        return false;
+      },
+      { intervalMs: 300, what: 'the typing event' },
+    );
+    expect(typing[0]).toMatchObject({ room, user: { username: bob.username } });
+    expect(Date.parse(typing[0]!.expiresAt)).toBeGreaterThan(Date.now());
+  });
 });
+
+const compareIds = (a: string, b: string) => {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am! - bm! || as! - bs!;
+};
 
 describe('token refresh across a forced expiry (ACCESS_TOKEN_TTL=2)', () => {
   let server: RunningServer;
@@ -178,6 +263,52 @@ describe('token refresh across a forced expiry (ACCESS_TOKEN_TTL=2)', () => {
     expect(reader.session()!.refreshToken).not.toBe(sessions[0]!.refreshToken);
     // HTTP requests refresh too: the token of the first session has long expired
     expect((await reader.request(meQuery)).me.username).toBe(bob.username);
+  });
+
+  it('resumes roomEvents across the expiry too: every event (added, edited, deleted) once, in order', async () => {
+    const closes: number[] = [];
+    let reconnects = 0;
+    const reader = clientFor(server, bob, {
+      wsOptions: { on: { closed: (e) => closes.push((e as { code: number }).code), connected: (_s, _p, wasRetry) => void (wasRetry && reconnects++) } },
+    });
+    const writer = clientFor(server, alice);
+    const room = `events-${Date.now()}`;
+    await writer.request(createRoomMutation, { name: room });
+    const start = (await writer.request(sendMessageMutation, { room, text: 'start' })).sendMessage;
+
+    const events: RoomEvent[] = [];
+    const errors: unknown[] = [];
+    reader.subscribe(roomEventsSubscription, { room, after: start.id }, { next: (d) => events.push(d.roomEvents), error: (e) => errors.push(e) });
+    const expected: [string, string][] = [];
+    const send = async (text: string) => {
+      const { sendMessage } = await writer.request(sendMessageMutation, { room, text });
+      expected.push(['ADDED', sendMessage.id]);
+      return sendMessage;
+    };
+    await send('probe');
+    await waitFor(() => events.length === 1, { what: 'the probe event' });
+    // send, edit and delete while the token expires and the socket is closed and reopened
+    let n = 0;
+    while (!(closes.includes(4403) && reconnects > 0)) {
+      const m = await send(`m${n}`);
+      if (n % 3 === 1) {
+        await writer.request(editMessageMutation, { room, id: m.id, text: `m${n} edited` });
+        expected.push(['EDITED', m.id]);
+      } else if (n % 3 === 2) {
+        await writer.request(deleteMessageMutation, { room, id: m.id });
+        expected.push(['DELETED', m.id]);
+      }
+      n++;
+      await new Promise((r) => setTimeout(r, 100));
+      if (n > 100) throw new Error(`no 4403 close and reconnect after ${n} sends; closes=${closes}`);
+    }
+    await send('after the refresh');
+    await waitFor(() => events.length >= expected.length || errors.length > 0, { timeoutMs: 15_000, what: 'every event sent across the expiry' });
+
+    expect(errors).toEqual([]);
+    expect(closes).toContain(4403);
+    expect(events.map((e) => [e.type, e.messageId])).toEqual(expected);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
   });
 
   it('refreshes a token that is near expiry before an HTTP request, once for concurrent requests', async () => {

@@ -1,12 +1,13 @@
 // The web chat page (web/, built with Vite) in Debian's headless Chromium, driven by playwright-core.
-// Two browser contexts sign up as two users; one sends, the other sees the message appear.
+// Two browser contexts sign up as two users; one sends, the other sees the message appear, and
+// what the page shows beyond messages: typing, who is online, unread badges, edits and deletions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp } from './support/client.js';
+import { gql, signUp } from './support/client.js';
 import { startServer, type RunningServer } from './support/server.js';
 
 const run = promisify(execFile);
@@ -62,6 +63,15 @@ async function openAs(username: string, password: string, mode: 'signup' | 'logi
 }
 
 const messageIn = (page: Page, text: string) => page.locator('#messages li.message', { hasText: text });
+const typingLine = (page: Page, text: string) => page.locator('#typing', { hasText: text });
+const unreadBadge = (page: Page, room: string, count: string) => page.locator(`#room-list .room[data-room="${room}"] .unread`, { hasText: new RegExp(`^${count}$`) });
+/** The room header's online line, listing every one of `usernames`. */
+const onlineLine = (page: Page, usernames: string[]) => usernames.reduce((line, name) => line.filter({ hasText: name }), page.locator('#online'));
+
+async function unreadOnServer(token: string, room: string): Promise<number | undefined> {
+  const r = await gql(server.httpUrl, '{ rooms { name unreadCount } }', {}, token);
+  return (r.data?.rooms as { name: string; unreadCount: number }[] | undefined)?.find((x) => x.name === room)?.unreadCount;
+}
 
 describe('the web chat page in headless Chromium', () => {
   it('the page and the client module type-check against the browser library, without Node types', async () => {
@@ -79,21 +89,30 @@ describe('the web chat page in headless Chromium', () => {
     expect((await fetch(`${server.url}/%2e%2e/package.json`)).status).toBe(404);
   });
 
-  it('two users in two browser contexts: one sends, the other sees it appear', async () => {
+  it('two users in two browser contexts: messages, typing, presence, unread badges, edits and deletions', async () => {
     const suffix = Date.now() % 100000;
-    const alice = await openAs(`alice_${suffix}`, 'alice password', 'signup');
+    const aliceName = `alice_${suffix}`;
+    const alice = await openAs(aliceName, 'alice password', 'signup');
     // bob exists already and logs in
     const bobUser = await signUp(server.httpUrl, 'bob');
     const bob = await openAs(bobUser.username, bobUser.password, 'login');
+    for (const page of [alice, bob]) await expect(page.evaluate(() => document.visibilityState)).resolves.toBe('visible');
 
     for (const page of [alice, bob]) await expect(page.locator('#room-title').textContent()).resolves.toBe('# general');
     await expect(alice.locator('#room-list .room[aria-current="true"]').textContent()).resolves.toContain('general');
 
+    // the online line of the room header lists both, on both pages
+    for (const page of [alice, bob]) await onlineLine(page, [aliceName, bobUser.username]).waitFor();
+    await expect(bob.locator('#online .you').textContent()).resolves.toBe(`${bobUser.username} (you)`);
+
     await alice.fill('#message-input', 'Hello Bob! Is the new page working for you?');
     await alice.press('#message-input', 'Enter');
     await messageIn(bob, 'Hello Bob!').waitFor();
-    await expect(messageIn(bob, 'Hello Bob!').locator('.author').textContent()).resolves.toBe(`alice_${suffix}`);
+    await expect(messageIn(bob, 'Hello Bob!').locator('.author').textContent()).resolves.toBe(aliceName);
     await expect(messageIn(alice, 'Hello Bob!').getAttribute('class')).resolves.toContain('mine');
+    // edit and delete are offered on one's own messages only
+    await expect(messageIn(alice, 'Hello Bob!').locator('.actions button.edit').count()).resolves.toBe(1);
+    await expect(messageIn(bob, 'Hello Bob!').locator('.actions').count()).resolves.toBe(0);
 
     await bob.fill('#message-input', 'Loud and clear, it shows up right away. <b>No HTML</b> gets through.');
     await bob.click('#send');
@@ -102,6 +121,15 @@ describe('the web chat page in headless Chromium', () => {
     await alice.fill('#message-input', 'Great. Let us move to #design.');
     await alice.press('#message-input', 'Enter');
     await messageIn(bob, 'move to #design').waitFor();
+
+    // typing: the message that arrived ended alice's typing line on bob's page; typing again shows it
+    await typingLine(bob, `${aliceName} is typing`).waitFor({ state: 'hidden' });
+    await alice.locator('#message-input').pressSequentially('On my way');
+    await typingLine(bob, `${aliceName} is typing`).waitFor();
+    await expect(alice.locator('#typing').textContent()).resolves.toBe(''); // not one's own
+    await alice.press('#message-input', 'Enter');
+    await messageIn(bob, 'On my way').waitFor();
+    await typingLine(bob, 'is typing').waitFor({ state: 'hidden' });
 
     // a room of its own: created on one side, joined on the other, history shown on joining
     await alice.fill('#room-name', 'secret-plans');
@@ -120,6 +148,60 @@ describe('the web chat page in headless Chromium', () => {
     await bob.locator('#room-list .room[data-room="design"]').waitFor();
     await bob.click('#room-list .room[data-room="general"]');
     await messageIn(bob, 'move to #design').waitFor();
+
+    // unread badge: messages arrive in #design while bob reads #general
+    await alice.fill('#message-input', 'Second message in #design, while Bob reads #general');
+    await alice.press('#message-input', 'Enter');
+    await unreadBadge(bob, 'design', '1').waitFor();
+    await alice.fill('#message-input', 'And a third one');
+    await alice.press('#message-input', 'Enter');
+    await unreadBadge(bob, 'design', '2').waitFor();
+    await expect(bob.locator('#room-list .room[data-room="general"] .unread').count()).resolves.toBe(0);
+    await expect(bob.title()).resolves.toBe('(2) Chat');
+    await expect(alice.locator('#room-list .unread').count()).resolves.toBe(0); // her own, in her open room
+    // opening the room shows them and clears the badge, on the page and on the server (markRead)
+    await bob.click('#room-list .room[data-room="design"]');
+    await messageIn(bob, 'And a third one').waitFor();
+    await bob.locator('#room-list .room[data-room="design"] .unread').waitFor({ state: 'detached' });
+    await expect.poll(() => unreadOnServer(bobUser.accessToken, 'design'), { timeout: 10_000 }).toBe(0);
+    await expect(bob.title()).resolves.toBe('Chat');
+    await onlineLine(bob, [aliceName, bobUser.username]).waitFor();
+
+    // alice edits her message: bob's page shows the new text, marked "(edited)"
+    await alice.fill('#message-input', 'Meeting at 3pm in the small room');
+    await alice.press('#message-input', 'Enter');
+    await messageIn(bob, 'Meeting at 3pm').waitFor();
+    const meeting = messageIn(alice, 'Meeting at 3pm');
+    await meeting.hover();
+    await meeting.locator('button.edit').click();
+    await alice.locator('#messages .edit-input').fill('Meeting at 4pm in the big room');
+    await alice.press('#messages .edit-input', 'Enter');
+    await messageIn(bob, 'Meeting at 4pm in the big room').locator('.edited', { hasText: '(edited)' }).waitFor();
+    await messageIn(bob, 'Meeting at 3pm').waitFor({ state: 'detached' });
+    await messageIn(alice, 'Meeting at 4pm in the big room').locator('.edited').waitFor();
+
+    // alice deletes one: it disappears from bob's page (and hers)
+    await alice.fill('#message-input', 'Oops, this was meant for someone else');
+    await alice.press('#message-input', 'Enter');
+    await messageIn(bob, 'Oops, this was meant').waitFor();
+    const oops = messageIn(alice, 'Oops, this was meant');
+    await oops.hover();
+    await oops.locator('button.delete').click();
+    await oops.locator('button.confirm-delete').click();
+    await messageIn(bob, 'Oops, this was meant').waitFor({ state: 'detached' });
+    await messageIn(alice, 'Oops, this was meant').waitFor({ state: 'detached' });
+    await expect(messageIn(bob, 'Meeting at 4pm').count()).resolves.toBe(1);
+
+    // for the screenshots: a message in #general from a third user while bob reads #design,
+    // alice typing, and her own message hovered (edit and delete shown)
+    const carol = await signUp(server.httpUrl, 'carol');
+    const sent = await gql(server.httpUrl, 'mutation { sendMessage(room: "general", text: "Lunch anyone?") { id } }', {}, carol.accessToken);
+    expect(sent.errors).toBeUndefined();
+    await unreadBadge(bob, 'general', '1').waitFor();
+    await alice.locator('#message-input').pressSequentially('Sounds good');
+    await typingLine(bob, `${aliceName} is typing`).waitFor();
+    await messageIn(alice, 'Meeting at 4pm').hover();
+    await messageIn(alice, 'Meeting at 4pm').locator('button.edit').waitFor();
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await bob.screenshot({ path: `${ARTIFACTS}/web-chat.png` });

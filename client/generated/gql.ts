@@ -19,13 +19,22 @@ type Documents = {
     "\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": typeof types.RefreshDocument,
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": typeof types.LogoutDocument,
     "\n  query Me {\n    me { id username }\n  }\n": typeof types.MeDocument,
-    "\n  query Rooms {\n    rooms { name private }\n  }\n": typeof types.RoomsDocument,
+    "\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n": typeof types.RoomsDocument,
     "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": typeof types.CreateRoomDocument,
     "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": typeof types.JoinRoomDocument,
-    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.RecentMessagesDocument,
+    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.RecentMessagesDocument,
     "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n": typeof types.RoomActivityDocument,
     "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.DirectMessageAddedDocument,
+    "\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n": typeof types.RoomEventsDocument,
+    "\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.EditMessageDocument,
+    "\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n": typeof types.DeleteMessageDocument,
+    "\n  mutation MarkRead($room: String!, $id: ID!) {\n    markRead(room: $room, id: $id) { name unreadCount lastReadId }\n  }\n": typeof types.MarkReadDocument,
+    "\n  mutation StartTyping($room: String!) {\n    startTyping(room: $room)\n  }\n": typeof types.StartTypingDocument,
+    "\n  subscription Typing($room: String!) {\n    typing(room: $room) {\n      room expiresAt\n      user { id username }\n    }\n  }\n": typeof types.TypingDocument,
+    "\n  subscription PresenceChanged($room: String!) {\n    presenceChanged(room: $room) {\n      room online\n      user { id username }\n    }\n  }\n": typeof types.PresenceChangedDocument,
+    "\n  query OnlineMembers($room: String!) {\n    onlineMembers(room: $room) { id username }\n  }\n": typeof types.OnlineMembersDocument,
 };
 const documents: Documents = {
     "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": types.RegisterDocument,
@@ -33,13 +42,22 @@ const documents: Documents = {
     "\n  mutation Refresh($refreshToken: String!) {\n    refresh(refreshToken: $refreshToken) {\n      accessToken\n      accessTokenExpiresAt\n      refreshToken\n      user { id username }\n    }\n  }\n": types.RefreshDocument,
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": types.LogoutDocument,
     "\n  query Me {\n    me { id username }\n  }\n": types.MeDocument,
-    "\n  query Rooms {\n    rooms { name private }\n  }\n": types.RoomsDocument,
+    "\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n": types.RoomsDocument,
     "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": types.CreateRoomDocument,
     "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": types.JoinRoomDocument,
-    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.RecentMessagesDocument,
+    "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.RecentMessagesDocument,
     "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.SendMessageDocument,
     "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n": types.RoomActivityDocument,
     "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.DirectMessageAddedDocument,
+    "\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n": types.RoomEventsDocument,
+    "\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.EditMessageDocument,
+    "\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n": types.DeleteMessageDocument,
+    "\n  mutation MarkRead($room: String!, $id: ID!) {\n    markRead(room: $room, id: $id) { name unreadCount lastReadId }\n  }\n": types.MarkReadDocument,
+    "\n  mutation StartTyping($room: String!) {\n    startTyping(room: $room)\n  }\n": types.StartTypingDocument,
+    "\n  subscription Typing($room: String!) {\n    typing(room: $room) {\n      room expiresAt\n      user { id username }\n    }\n  }\n": types.TypingDocument,
+    "\n  subscription PresenceChanged($room: String!) {\n    presenceChanged(room: $room) {\n      room online\n      user { id username }\n    }\n  }\n": types.PresenceChangedDocument,
+    "\n  query OnlineMembers($room: String!) {\n    onlineMembers(room: $room) { id username }\n  }\n": types.OnlineMembersDocument,
 };
 
 /**
@@ -79,7 +97,7 @@ export function graphql(source: "\n  query Me {\n    me { id username }\n  }\n")
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Rooms {\n    rooms { name private }\n  }\n"): (typeof documents)["\n  query Rooms {\n    rooms { name private }\n  }\n"];
+export function graphql(source: "\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n"): (typeof documents)["\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -91,7 +109,7 @@ export function graphql(source: "\n  mutation JoinRoom($name: String!) {\n    jo
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+export function graphql(source: "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -103,7 +121,43 @@ export function graphql(source: "\n  subscription MessageAdded($room: String!, $
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n"): (typeof documents)["\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkRead($room: String!, $id: ID!) {\n    markRead(room: $room, id: $id) { name unreadCount lastReadId }\n  }\n"): (typeof documents)["\n  mutation MarkRead($room: String!, $id: ID!) {\n    markRead(room: $room, id: $id) { name unreadCount lastReadId }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartTyping($room: String!) {\n    startTyping(room: $room)\n  }\n"): (typeof documents)["\n  mutation StartTyping($room: String!) {\n    startTyping(room: $room)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription Typing($room: String!) {\n    typing(room: $room) {\n      room expiresAt\n      user { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription Typing($room: String!) {\n    typing(room: $room) {\n      room expiresAt\n      user { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription PresenceChanged($room: String!) {\n    presenceChanged(room: $room) {\n      room online\n      user { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription PresenceChanged($room: String!) {\n    presenceChanged(room: $room) {\n      room online\n      user { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OnlineMembers($room: String!) {\n    onlineMembers(room: $room) { id username }\n  }\n"): (typeof documents)["\n  query OnlineMembers($room: String!) {\n    onlineMembers(room: $room) { id username }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
