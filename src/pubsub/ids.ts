@@ -51,3 +51,8 @@ export function nextId(last: StreamId | null, nowMs: number): StreamId {
   if (!last || ms > last.ms) return { ms, seq: 0n };
   return { ms: last.ms, seq: last.seq + 1n };
 }
+
+/** The instant an id stands for (its milliseconds), as the ISO string messages carry. */
+export function isoOfId(id: string): string {
+  return new Date(Number(id.slice(0, id.indexOf('-')))).toISOString();
+}

@@ -50,6 +50,21 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       }
     }
   };
+  /** As the Redis scripts do: work that arrives after its deadline is refused, not done. */
+  const checkDeadline = (deadline: number | undefined, what: string) => {
+    if (deadline !== undefined && now() > deadline) throw new BackendUnavailableError(`${what} refused: it arrived after its deadline`);
+  };
+  /** The next id of the log and its time; `write` makes the entry, which is appended (with its number: 0 for changes). */
+  const appendEntry = <E extends LogEntry>(log: RoomLog, n: number, write: (id: string, createdAt: string) => E): E => {
+    const t = now();
+    const id = nextId(log.last, t);
+    log.last = id;
+    const entry = write(formatId(id), new Date(t).toISOString());
+    log.entries.push(entry);
+    log.ids.push(id);
+    log.numbers.push(n);
+    return entry;
+  };
   /** A message in its final state, or null when deleted. */
   const finalState = (log: RoomLog, m: StoredMessage): StoredMessage | null => {
     const c = log.changes.get(m.id);
@@ -96,16 +111,16 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   return {
     kind: 'memory',
     async append(room, draft, opts = {}) {
-      // same rule as the Redis script: work that arrives after its deadline is refused, not done
-      if (opts.deadline !== undefined && now() > opts.deadline) throw new BackendUnavailableError('append refused: it arrived after its deadline');
+      checkDeadline(opts.deadline, 'append');
       const log = logOf(room);
-      const t = now();
-      const id = nextId(log.last, t);
-      log.last = id;
-      const message: StoredMessage = { text: draft.text, authorId: draft.authorId, authorName: draft.authorName, id: formatId(id), room, createdAt: new Date(t).toISOString() };
-      log.entries.push(message);
-      log.ids.push(id);
-      log.numbers.push(++log.total);
+      const message = appendEntry(log, ++log.total, (id, createdAt): StoredMessage => ({
+        id,
+        room,
+        text: draft.text,
+        authorId: draft.authorId,
+        authorName: draft.authorName,
+        createdAt,
+      }));
       log.reads.set(draft.authorId, { id: message.id, n: log.total });
       trim(log);
       publish(channelOf({ kind: 'room', room }), message);
@@ -113,7 +128,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return message;
     },
     async change(room, draft, opts = {}) {
-      if (opts.deadline !== undefined && now() > opts.deadline) throw new BackendUnavailableError('change refused: it arrived after its deadline');
+      checkDeadline(opts.deadline, 'change');
       const log = logs.get(room);
       if (!log) return { ok: false, reason: 'not-found' };
       trim(log);
@@ -122,22 +137,16 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const entry = at >= 0 ? log.entries[at] : undefined;
       if (!entry || entry.id !== draft.target || isChange(entry) || !finalState(log, entry)) return { ok: false, reason: 'not-found' };
       if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
-      const t = now();
-      const id = nextId(log.last, t);
-      log.last = id;
-      const change: MessageChange = {
+      const change = appendEntry(log, 0, (id, createdAt): MessageChange => ({
         kind: draft.kind,
-        id: formatId(id),
+        id,
         room,
         target: draft.target,
         text: draft.kind === 'deleted' ? '' : draft.text,
         authorId: draft.authorId,
         authorName: draft.authorName,
-        createdAt: new Date(t).toISOString(),
-      };
-      log.entries.push(change);
-      log.ids.push(id);
-      log.numbers.push(0);
+        createdAt,
+      }));
       log.changes.set(draft.target, draft.kind === 'deleted' ? { deleted: true } : { text: change.text, editedAt: change.createdAt });
       trim(log);
       publish(channelOf({ kind: 'room', room }), change);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { BackendUnavailableError } from '../errors.js';
 import { defineScript, guarded, toBackendError } from '../store/redis-client.js';
-import { formatId, parseId, type StreamId } from './ids.js';
+import { compareIds, formatId, isoOfId, parseId, type StreamId } from './ids.js';
 import { channelOf } from './topics.js';
 import type { AppendOptions, ChangeDraft, ChangeResult, LogEntry, MessageChange, MessageDraft, RangeQuery, ReadMark, StoredMessage } from './types.js';
 
@@ -44,18 +44,22 @@ local function iso_from_ms(ms)
 end
 `;
 
+/** A stream entry's field list as a table. */
+const FIELDS_OF_LUA = `
+local function fields_of(entry)
+  local f = {}
+  for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+  return f
+end
+`;
+
 /** Shared by the writing scripts: the server's clock, and the deadline check ("an answer is the truth"). */
-const PRELUDE = `${ISO_FROM_MS_LUA}
+const PRELUDE = `${ISO_FROM_MS_LUA}${FIELDS_OF_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = tonumber(ARGV[1])
 if deadline and now > deadline then
   return redis.error_reply('DEADLINE refused: it arrived after its deadline')
-end
-local function fields_of(entry)
-  local f = {}
-  for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
-  return f
 end
 local function keep_all(ttl)
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
@@ -123,7 +127,7 @@ return json
  * KEYS: log, changes. ARGV: direction ('oldest' | 'newest'), start, end, limit.
  * Answers a flat list: id, text, authorId, authorName, editedAt ('' when never edited).
  */
-const RANGE = `
+const RANGE = `${FIELDS_OF_LUA}
 local out, count = {}, 0
 local limit = tonumber(ARGV[4])
 local low, high = ARGV[2], ARGV[3]
@@ -136,8 +140,7 @@ while count < limit do
   end
   if #page == 0 then break end
   for _, entry in ipairs(page) do
-    local f = {}
-    for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+    local f = fields_of(entry)
     if not f.kind then
       local state = redis.call('HGET', KEYS[2], entry[1])
       local text, edited, gone = f.text, '', false
@@ -162,15 +165,14 @@ return out
  * Moves a read mark forward to the newest message at or before an id.
  * KEYS: log, n, reads. ARGV: user id, id. Answers: mark id, mark n, messages ever appended.
  */
-const MARK_READ = `
+const MARK_READ = `${FIELDS_OF_LUA}
 local high = ARGV[2]
 local mark_id, mark_n
 while not mark_n do
   local page = redis.call('XREVRANGE', KEYS[1], high, '-', 'COUNT', 100)
   if #page == 0 then break end
   for _, entry in ipairs(page) do
-    local f = {}
-    for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+    local f = fields_of(entry)
     if not f.kind then mark_id, mark_n = entry[1], tonumber(f.n) break end
   end
   high = '(' .. page[#page][1]
@@ -181,8 +183,7 @@ if not mark_n then
   mark_id, mark_n = ARGV[2], total
   local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
   for _, entry in ipairs(oldest) do
-    local f = {}
-    for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+    local f = fields_of(entry)
     if not f.kind then mark_n = tonumber(f.n) - 1 break end
   end
 end
@@ -215,13 +216,12 @@ const parseCursor = (id: string, what: string): StreamId => {
   return parsed;
 };
 
-const isoOf = (id: string) => new Date(Number(parseId(id)!.ms)).toISOString();
 
 /** A stream entry as the log entry it stands for. */
 export function parseEntry(room: string, [id, fields]: [string, string[]]): LogEntry {
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  const base = { id, room, text: f.text ?? '', authorId: f.authorId ?? '', authorName: f.authorName ?? '', createdAt: isoOf(id) };
+  const base = { id, room, text: f.text ?? '', authorId: f.authorId ?? '', authorName: f.authorName ?? '', createdAt: isoOfId(id) };
   return f.kind === 'edited' || f.kind === 'deleted' ? { kind: f.kind, target: f.target ?? '', ...base } : base;
 }
 
@@ -260,8 +260,14 @@ export function createRedisLog(options: RedisLogOptions) {
   };
   const writeFailure = (err: unknown, what: string) =>
     err instanceof Error && err.message.startsWith('DEADLINE') ? new BackendUnavailableError(err.message, { cause: err }) : toBackendError(err, what);
-  /** The oldest id still young enough to be shown. */
-  const floor = (): StreamId => ({ ms: BigInt(Math.max(0, now() - historyTtlMs)), seq: 0n });
+  /** The first id to read: after `after`, and not older than historyTtl; null when nothing can follow `after`. */
+  const lowerBound = (after: string | undefined): StreamId | null => {
+    const floor: StreamId = { ms: BigInt(Math.max(0, now() - historyTtlMs)), seq: 0n };
+    if (after === undefined) return floor;
+    const next = successor(parseCursor(after, 'after'));
+    if (!next) return null;
+    return compareIds(next, floor) > 0 ? next : floor;
+  };
   const toReadMark = (markId: string | null, markN: number, total: number): ReadMark => ({
     lastReadId: markId,
     unread: Math.min(historyLimit, Math.max(0, total - markN)),
@@ -307,12 +313,8 @@ export function createRedisLog(options: RedisLogOptions) {
     range: (room: string, q: RangeQuery): Promise<StoredMessage[]> =>
       guarded('range', async () => {
         if (q.limit <= 0) return [];
-        let start = floor();
-        if (q.after !== undefined) {
-          const next = successor(parseCursor(q.after, 'after'));
-          if (!next) return [];
-          if (next.ms > start.ms || (next.ms === start.ms && next.seq > start.seq)) start = next;
-        }
+        const start = lowerBound(q.after);
+        if (!start) return [];
         let end = '+';
         if (q.before !== undefined) {
           const prev = predecessor(parseCursor(q.before, 'before'));
@@ -324,19 +326,15 @@ export function createRedisLog(options: RedisLogOptions) {
         const out: StoredMessage[] = [];
         for (let i = 0; i + 4 < flat.length; i += 5) {
           const [id, text, authorId, authorName, editedAt] = flat.slice(i, i + 5) as [string, string, string, string, string];
-          out.push({ id, room, text, authorId, authorName, createdAt: isoOf(id), ...(editedAt ? { editedAt } : {}) });
+          out.push({ id, room, text, authorId, authorName, createdAt: isoOfId(id), ...(editedAt ? { editedAt } : {}) });
         }
         return q.from === 'newest' ? out.reverse() : out;
       }),
 
     entries: (room: string, q: { readonly after?: string; readonly limit: number }): Promise<LogEntry[]> =>
       guarded('entries', async () => {
-        let start = floor();
-        if (q.after !== undefined) {
-          const next = successor(parseCursor(q.after, 'after'));
-          if (!next) return [];
-          if (next.ms > start.ms || (next.ms === start.ms && next.seq > start.seq)) start = next;
-        }
+        const start = lowerBound(q.after);
+        if (!start) return [];
         const page = await client.xrange(keys(room).log, formatId(start), '+', 'COUNT', q.limit);
         return page.map((entry) => parseEntry(room, entry));
       }),

@@ -1,3 +1,5 @@
+import { isoOfId } from './ids.js';
+
 /**
  * The delivery engine: each room's message log and live delivery of what is appended to it.
  * Two implementations (memory, Redis) pass one contract suite (test/engine.contract.ts).
@@ -37,6 +39,19 @@ export interface MessageChange {
 
 /** One entry of a room's log, as stored and as published on the room's topic. */
 export type LogEntry = StoredMessage | MessageChange;
+
+/** The message as an edit leaves it: its own id, author and time, the new text, editedAt = the edit's time. */
+export function editedMessage(change: MessageChange): StoredMessage {
+  return {
+    id: change.target,
+    room: change.room,
+    text: change.text,
+    authorId: change.authorId,
+    authorName: change.authorName,
+    createdAt: isoOfId(change.target),
+    editedAt: change.createdAt,
+  };
+}
 
 export function isChange(entry: LogEntry): entry is MessageChange {
   return 'kind' in entry && (entry.kind === 'edited' || entry.kind === 'deleted');

@@ -1,5 +1,5 @@
 import { forbidden, notFound, rateLimited } from '../errors.js';
-import type { StoredMessage } from '../pubsub/types.js';
+import { editedMessage, type StoredMessage } from '../pubsub/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import { accessibleRoom, directConversation } from './rooms.js';
@@ -57,16 +57,7 @@ export function isMine(ctx: ChatContext, message: StoredMessage): boolean {
 
 /** The author edits a message; subscribers of roomEvents see it, history shows the new text. */
 export async function editMessage(ctx: ChatContext, args: { room: string; id: string; text: string }): Promise<StoredMessage> {
-  const change = await changeMessage(ctx, args.room, args.id, 'edited', input.text(args.text));
-  return {
-    id: change.target,
-    room: change.room,
-    text: change.text,
-    authorId: change.authorId,
-    authorName: change.authorName,
-    createdAt: new Date(Number(change.target.split('-')[0])).toISOString(),
-    editedAt: change.createdAt,
-  };
+  return editedMessage(await changeMessage(ctx, args.room, args.id, 'edited', input.text(args.text)));
 }
 
 /** The author deletes a message; it leaves history and resume, and roomEvents carries the deletion. */

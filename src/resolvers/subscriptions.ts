@@ -1,7 +1,7 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
 import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from '../pubsub/queue.js';
-import { isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
+import { editedMessage, isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
@@ -50,16 +50,7 @@ export async function roomEvents(ctx: ChatContext, args: { room: string; after?:
 function toRoomEvent(entry: LogEntry): RoomEventRecord {
   if (!isChange(entry)) return { id: entry.id, type: 'ADDED', messageId: entry.id, message: entry };
   if (entry.kind === 'deleted') return { id: entry.id, type: 'DELETED', messageId: entry.target, message: null };
-  const message: StoredMessage = {
-    id: entry.target,
-    room: entry.room,
-    text: entry.text,
-    authorId: entry.authorId,
-    authorName: entry.authorName,
-    createdAt: new Date(Number(entry.target.split('-')[0])).toISOString(),
-    editedAt: entry.createdAt,
-  };
-  return { id: entry.id, type: 'EDITED', messageId: entry.target, message };
+  return { id: entry.id, type: 'EDITED', messageId: entry.target, message: editedMessage(entry) };
 }
 
 interface RoomSubscription {

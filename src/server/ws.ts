@@ -97,7 +97,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [chatError(ErrorCode.RateLimited, `At most ${maxSubscriptions} subscriptions per socket.`, { retryAfter: 1 })];
       }
-      const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+      const framePrefix = nextFramePrefix(id);
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         viewer: ctx.extra.viewer ?? null,
         clientAddress: ctx.extra.clientAddress,
@@ -134,7 +134,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     onNext: (ctx, id, _payload, _args, result) => {
       const json = sharedJson(result);
       if (json === undefined) return;
-      transmit(ctx.extra.socket, `{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`);
+      transmit(ctx.extra.socket, `${nextFramePrefix(id)}${json}}`);
       metrics.sharedDeliveries.inc();
       return SENT_MARKER;
     },
@@ -247,6 +247,9 @@ function originPolicy(allowed: readonly string[]): (req: IncomingMessage) => boo
     }
   };
 }
+
+/** A `next` frame up to its payload: the payload's JSON and `}` complete it, without stringifying the frame. */
+const nextFramePrefix = (id: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
 
 /** What onNext returns for a frame it has sent itself; the transport drops graphql-ws's frame of it. */
 const SENT_MARKER = { '@sent': 1 } as ExecutionResult;
