@@ -170,24 +170,59 @@ export function rssBytes(pid: number): number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A Chrome DevTools Protocol session on a process' inspector. */
-export class Cdp {
+/** Requests sent with a number and answered later by it: each waits for its answer, at most `timeoutMs`. */
+export class PendingCalls {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  /** Sends with a fresh number (`send`), then resolves with the answer `settle` gives that number. */
+  call<T>(send: (id: number) => void, timeoutMs: number, timeoutMessage: string): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(timeoutMessage));
+      }, timeoutMs);
+      this.waiting.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      send(id);
+    });
+  }
+
+  /** Answers call `id` (ignored when nobody waits for it any more). */
+  settle(id: number, outcome: { value: unknown } | { error: Error }): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    if ('error' in outcome) w.reject(outcome.error);
+    else w.resolve(outcome.value);
+  }
+
+  /** Fails every call still waiting. */
+  failAll(error: Error): void {
+    for (const w of this.waiting.values()) w.reject(error);
+    this.waiting.clear();
+  }
+}
+
+/** A Chrome DevTools Protocol session on a process' inspector. */
+export class Cdp {
+  private readonly pending = new PendingCalls();
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
       const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
       if (msg.id === undefined) return;
-      const w = this.waiting.get(msg.id);
-      if (!w) return;
-      this.waiting.delete(msg.id);
-      if (msg.error) w.reject(new Error(msg.error.message));
-      else w.resolve(msg.result);
+      this.pending.settle(msg.id, msg.error ? { error: new Error(msg.error.message) } : { value: msg.result });
     });
-    socket.on('close', () => {
-      for (const w of this.waiting.values()) w.reject(new Error('inspector session closed'));
-      this.waiting.clear();
-    });
+    socket.on('close', () => this.pending.failAll(new Error('inspector session closed')));
   }
 
   static connect(url: string, timeoutMs = 5000): Promise<Cdp> {
@@ -209,24 +244,7 @@ export class Cdp {
   }
 
   call<T = unknown>(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`${method}: no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.socket.send(JSON.stringify({ id, method, params }));
-    });
+    return this.pending.call<T>((id) => this.socket.send(JSON.stringify({ id, method, params })), timeoutMs, `${method}: no answer within ${timeoutMs} ms`);
   }
 
   close(): Promise<void> {

@@ -47,6 +47,7 @@ import {
   freePort,
   killAllNow,
   rssBytes,
+  PendingCalls,
   sleep,
   startProc,
   stopAll,
@@ -171,8 +172,7 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: numb
 type WithoutRe<C> = C extends { re: number } ? Omit<C, 're'> : never;
 
 class LoadClient {
-  private nextRe = 1;
-  private readonly waiting = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  private readonly pending = new PendingCalls();
   constructor(readonly proc: Proc) {
     createInterface({ input: proc.child.stdout! }).on('line', (line) => {
       let msg: { re?: number; ok?: boolean; error?: string };
@@ -181,37 +181,20 @@ class LoadClient {
       } catch {
         return;
       }
-      const w = msg.re === undefined ? undefined : this.waiting.get(msg.re);
-      if (!w) return;
-      this.waiting.delete(msg.re!);
-      if (msg.ok) w.resolve(msg as Record<string, unknown>);
-      else w.reject(new Error(`load client: ${msg.error}`));
+      if (msg.re === undefined) return;
+      this.pending.settle(msg.re, msg.ok ? { value: msg } : { error: new Error(`load client: ${msg.error}`) });
     });
-    void proc.exited.then(({ code, signal }) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`load client exited (${code ?? signal}): ${proc.output().slice(-1500)}`));
-      this.waiting.clear();
-    });
+    void proc.exited.then(({ code, signal }) =>
+      this.pending.failAll(new Error(`load client exited (${code ?? signal}): ${proc.output().slice(-1500)}`)),
+    );
   }
 
   call<T>(cmd: WithoutRe<LoadCommand>, timeoutMs: number): Promise<T> {
-    const re = this.nextRe++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(re);
-        reject(new Error(`load client: no answer to ${cmd.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(re, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.proc.child.stdin!.write(`${JSON.stringify({ ...cmd, re })}\n`);
-    });
+    return this.pending.call<T>(
+      (re) => this.proc.child.stdin!.write(`${JSON.stringify({ ...cmd, re })}\n`),
+      timeoutMs,
+      `load client: no answer to ${cmd.cmd} within ${timeoutMs} ms`,
+    );
   }
 }
 
