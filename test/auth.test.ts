@@ -16,7 +16,7 @@ const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 /** Logins announced as revoked: the control event on which every instance closes that login's sockets. */
 async function revokedLogins(services: Services): Promise<string[]> {
   const families: string[] = [];
-  await services.engine.onControl((event) => {
+  await services.engine.control.subscribe((event) => {
     if (event.type === 'login-revoked') families.push(event.familyId);
   });
   return families;

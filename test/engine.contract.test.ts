@@ -83,7 +83,7 @@ const draft = (text: string, authorId = 'author-1') => ({ text, authorId, author
 /** Subscribes and collects what arrives. */
 async function collect(engine: Engine, topic: Topic) {
   const received: LogEntry[] = [];
-  const subscription = await engine.subscribe(topic, (m) => received.push(m));
+  const subscription = await engine.delivery.subscribe(topic, (m) => received.push(m));
   return { received, subscription };
 }
 
@@ -107,23 +107,23 @@ function engineContract(factory: EngineFactory) {
     it('an appended message comes back with an id <ms>-<seq> and an ISO createdAt of that millisecond', async () => {
       const room = roomName();
       const before = Date.now();
-      const m = await engine.append(room, draft('hello'));
+      const m = await engine.log.append(room, draft('hello'));
       expect(m).toMatchObject({ room, text: 'hello', authorId: 'author-1', authorName: 'alice' });
       expect(m.id).toMatch(/^\d+-\d+$/);
       expect(m.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(new Date(m.createdAt).getTime()).toBe(Number(parseId(m.id)!.ms));
       expect(Math.abs(new Date(m.createdAt).getTime() - before)).toBeLessThan(5000);
-      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+      expect(await engine.log.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
     });
 
     it('ids strictly increase under 200 concurrent appends, and the log holds them in id order', async () => {
       const room = roomName();
       const { received } = await collect(engine, { kind: 'room', room });
-      const appended = await Promise.all(Array.from({ length: 200 }, (_, i) => engine.append(room, draft(`m${i}`))));
+      const appended = await Promise.all(Array.from({ length: 200 }, (_, i) => engine.log.append(room, draft(`m${i}`))));
       const ids = appended.map((m) => m.id);
       expect(new Set(ids).size).toBe(200);
       const sorted = [...appended].sort((a, b) => compareIdStrings(a.id, b.id));
-      const log = await engine.range(room, { limit: 1000, from: 'oldest' });
+      const log = await engine.log.range(room, { limit: 1000, from: 'oldest' });
       expect(log).toEqual(sorted);
       for (let i = 1; i < log.length; i++) expect(compareIdStrings(log[i - 1]!.id, log[i]!.id)).toBeLessThan(0);
       await waitFor(() => received.length === 200, { timeoutMs: 5000, what: '200 deliveries' });
@@ -135,7 +135,7 @@ function engineContract(factory: EngineFactory) {
       const room = roomName();
       const all: StoredMessage[] = [];
       for (let i = 0; i < 12; i++) {
-        all.push(await engine.append(room, draft(`r${i}`)));
+        all.push(await engine.log.append(room, draft(`r${i}`)));
         if (i % 4 === 3) await new Promise((r) => setTimeout(r, 3)); // some ids share a millisecond, some do not
       }
       const first = parseId(all[0]!.id)!;
@@ -156,20 +156,20 @@ function engineContract(factory: EngineFactory) {
           for (const limit of [1, 3, 100])
             for (const from of ['oldest', 'newest'] as const) {
               const q: RangeQuery = { limit, from, ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) };
-              expect(await engine.range(room, q), JSON.stringify(q)).toEqual(expectedRange(all, q));
+              expect(await engine.log.range(room, q), JSON.stringify(q)).toEqual(expectedRange(all, q));
             }
     });
 
     it('range of a room without messages is empty', async () => {
-      expect(await engine.range(roomName(), { limit: 10, from: 'newest' })).toEqual([]);
+      expect(await engine.log.range(roomName(), { limit: 10, from: 'newest' })).toEqual([]);
     });
 
     it('a room keeps at least historyLimit messages, the newest ones, and drops older ones', async () => {
       const capped = await factory.make({ historyLimit: 5 });
       const room = roomName();
       const appended: StoredMessage[] = [];
-      for (let i = 0; i < 300; i++) appended.push(await capped.append(room, draft(`c${i}`)));
-      const kept = await capped.range(room, { limit: 1000, from: 'oldest' });
+      for (let i = 0; i < 300; i++) appended.push(await capped.log.append(room, draft(`c${i}`)));
+      const kept = await capped.log.range(room, { limit: 1000, from: 'oldest' });
       // Redis trims with MAXLEN ~ (whole stream nodes, ~100 entries each): at least the limit, the
       // newest, in order; the memory engine trims exactly
       if (factory.exactCap) expect(kept).toHaveLength(5);
@@ -182,28 +182,28 @@ function engineContract(factory: EngineFactory) {
       let clock = Date.now();
       const aged = await factory.make({ historyTtl: 60, now: () => clock });
       const room = roomName();
-      const m = await aged.append(room, draft('old'));
-      expect(await aged.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+      const m = await aged.log.append(room, draft('old'));
+      expect(await aged.log.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
       clock += 70_000;
-      expect(await aged.range(room, { limit: 10, from: 'oldest' })).toEqual([]);
-      expect(await aged.range(room, { limit: 10, from: 'newest', before: '99999999999999-0' })).toEqual([]);
+      expect(await aged.log.range(room, { limit: 10, from: 'oldest' })).toEqual([]);
+      expect(await aged.log.range(room, { limit: 10, from: 'newest', before: '99999999999999-0' })).toEqual([]);
     });
 
     it('an append whose deadline has passed is refused and leaves the log unchanged', async () => {
       const room = roomName();
-      const kept = await engine.append(room, draft('kept'));
+      const kept = await engine.log.append(room, draft('kept'));
       const { received } = await collect(engine, { kind: 'room', room });
-      await expect(engine.append(room, draft('late'), { deadline: Date.now() - 1000 })).rejects.toBeInstanceOf(BackendUnavailableError);
-      const after = await engine.append(room, draft('after'));
+      await expect(engine.log.append(room, draft('late'), { deadline: Date.now() - 1000 })).rejects.toBeInstanceOf(BackendUnavailableError);
+      const after = await engine.log.append(room, draft('after'));
       await waitFor(() => received.length === 1, { timeoutMs: 3000, what: 'the message after' });
       expect(received).toEqual([after]);
-      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([kept, after]);
+      expect(await engine.log.range(room, { limit: 10, from: 'oldest' })).toEqual([kept, after]);
     });
 
     it('an append within its deadline succeeds', async () => {
       const room = roomName();
-      const m = await engine.append(room, draft('in time'), { deadline: Date.now() + 5000 });
-      expect(await engine.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
+      const m = await engine.log.append(room, draft('in time'), { deadline: Date.now() + 5000 });
+      expect(await engine.log.range(room, { limit: 10, from: 'oldest' })).toEqual([m]);
     });
   });
 
@@ -212,17 +212,17 @@ function engineContract(factory: EngineFactory) {
       const room = roomName();
       const { received } = await collect(engine, { kind: 'room', room });
       const appended: StoredMessage[] = [];
-      for (let i = 0; i < 20; i++) appended.push(await engine.append(room, draft(`live ${i} ✓ "quoted" \\ / \u0001`)));
+      for (let i = 0; i < 20; i++) appended.push(await engine.log.append(room, draft(`live ${i} ✓ "quoted" \\ / \u0001`)));
       await waitFor(() => received.length === 20, { timeoutMs: 5000, what: '20 deliveries' });
       expect(received).toEqual(appended);
-      expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual(appended);
+      expect(await engine.log.range(room, { limit: 100, from: 'oldest' })).toEqual(appended);
     });
 
     it('a message appended right after subscribe resolves is never missed', async () => {
       for (let i = 0; i < 50; i++) {
         const room = roomName();
         const { received, subscription } = await collect(engine, { kind: 'room', room });
-        const m = await engine.append(room, draft(`race ${i}`));
+        const m = await engine.log.append(room, draft(`race ${i}`));
         await waitFor(() => received.length === 1, { timeoutMs: 3000, what: `delivery in round ${i}` });
         expect(received).toEqual([m]);
         await subscription.unsubscribe();
@@ -234,7 +234,7 @@ function engineContract(factory: EngineFactory) {
       for (let i = 0; i < 20; i++) {
         const room = roomName();
         const { received, subscription } = await collect(engine, { kind: 'room', room });
-        const m = await other.append(room, draft(`cross race ${i}`));
+        const m = await other.log.append(room, draft(`cross race ${i}`));
         await waitFor(() => received.length === 1, { timeoutMs: 3000, what: `delivery in round ${i}` });
         expect(received).toEqual([m]);
         await subscription.unsubscribe();
@@ -245,18 +245,18 @@ function engineContract(factory: EngineFactory) {
       const room = roomName();
       const a = await collect(engine, { kind: 'room', room });
       const b = await collect(engine, { kind: 'room', room });
-      await engine.append(room, draft('shared'));
+      await engine.log.append(room, draft('shared'));
       await waitFor(() => a.received.length === 1 && b.received.length === 1, { timeoutMs: 3000, what: 'both deliveries' });
       expect(a.received[0]).toBe(b.received[0]);
     });
 
     it('a throwing listener does not keep the message from the others', async () => {
       const room = roomName();
-      await engine.subscribe({ kind: 'room', room }, () => {
+      await engine.delivery.subscribe({ kind: 'room', room }, () => {
         throw new Error('faulty listener');
       });
       const { received } = await collect(engine, { kind: 'room', room });
-      const m = await engine.append(room, draft('despite'));
+      const m = await engine.log.append(room, draft('despite'));
       await waitFor(() => received.length === 1, { timeoutMs: 3000, what: 'delivery' });
       expect(received).toEqual([m]);
     });
@@ -268,13 +268,13 @@ function engineContract(factory: EngineFactory) {
       const b = await collect(engine, { kind: 'user', userId: u2 });
       const c = await collect(engine, { kind: 'user', userId: bystander });
       const r = await collect(engine, { kind: 'room', room });
-      const m = await engine.append(room, draft('direct'), { notifyUsers: [u1, u2] });
+      const m = await engine.log.append(room, draft('direct'), { notifyUsers: [u1, u2] });
       await waitFor(() => a.received.length === 1 && b.received.length === 1 && r.received.length === 1, { timeoutMs: 3000, what: 'deliveries' });
       expect(a.received).toEqual([m]);
       expect(b.received).toEqual([m]);
       expect(r.received).toEqual([m]);
       // a later room message proves the bystander's channel had its chance
-      await engine.append(room, draft('plain'));
+      await engine.log.append(room, draft('plain'));
       await waitFor(() => r.received.length === 2, { timeoutMs: 3000, what: 'second delivery' });
       expect(c.received).toEqual([]);
       expect(a.received).toHaveLength(1);
@@ -286,14 +286,14 @@ function engineContract(factory: EngineFactory) {
       const b = await collect(engine, { kind: 'room', room });
       await a.subscription.unsubscribe();
       await a.subscription.unsubscribe();
-      const m1 = await engine.append(room, draft('one'));
+      const m1 = await engine.log.append(room, draft('one'));
       await waitFor(() => b.received.length === 1, { timeoutMs: 3000, what: 'delivery to b' });
       expect(a.received).toEqual([]);
       expect(b.received).toEqual([m1]);
       await b.subscription.unsubscribe();
-      await engine.append(room, draft('nobody listens'));
+      await engine.log.append(room, draft('nobody listens'));
       const c = await collect(engine, { kind: 'room', room });
-      const m3 = await engine.append(room, draft('three'));
+      const m3 = await engine.log.append(room, draft('three'));
       await waitFor(() => c.received.length === 1, { timeoutMs: 3000, what: 'delivery to c' });
       expect(c.received).toEqual([m3]);
       expect(b.received).toEqual([m1]);
@@ -305,14 +305,14 @@ function engineContract(factory: EngineFactory) {
       const here = await collect(engine, { kind: 'room', room });
       const there = await collect(other, { kind: 'room', room });
       const appended = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? engine : other).append(room, draft(`x${i}`, i % 2 === 0 ? 'here' : 'there'))),
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? engine : other).log.append(room, draft(`x${i}`, i % 2 === 0 ? 'here' : 'there'))),
       );
       await waitFor(() => here.received.length === 40 && there.received.length === 40, { timeoutMs: 5000, what: '40 deliveries on both' });
-      const log = await other.range(room, { limit: 100, from: 'oldest' });
+      const log = await other.log.range(room, { limit: 100, from: 'oldest' });
       expect(here.received).toEqual(log);
       expect(there.received).toEqual(log);
       expect([...appended].sort((a, b) => compareIdStrings(a.id, b.id))).toEqual(log);
-      expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual(log);
+      expect(await engine.log.range(room, { limit: 100, from: 'oldest' })).toEqual(log);
     });
   });
 
@@ -320,34 +320,34 @@ function engineContract(factory: EngineFactory) {
     it('only the author changes a message; history shows the final state, entries the events, subscribers the changes', async () => {
       const room = roomName();
       const live = await collect(engine, { kind: 'room', room });
-      const a = await engine.append(room, draft('first', 'ann'));
-      const b = await engine.append(room, draft('second', 'bob'));
-      const c = await engine.append(room, draft('third', 'ann'));
-      expect(await engine.change(room, { kind: 'edited', target: a.id, text: 'first!', authorId: 'bob', authorName: 'bob' })).toEqual({ ok: false, reason: 'not-author' });
-      const edited = await engine.change(room, { kind: 'edited', target: a.id, text: 'first, edited', authorId: 'ann', authorName: 'ann' });
-      const deleted = await engine.change(room, { kind: 'deleted', target: c.id, text: '', authorId: 'ann', authorName: 'ann' });
+      const a = await engine.log.append(room, draft('first', 'ann'));
+      const b = await engine.log.append(room, draft('second', 'bob'));
+      const c = await engine.log.append(room, draft('third', 'ann'));
+      expect(await engine.log.change(room, { kind: 'edited', target: a.id, text: 'first!', authorId: 'bob', authorName: 'bob' })).toEqual({ ok: false, reason: 'not-author' });
+      const edited = await engine.log.change(room, { kind: 'edited', target: a.id, text: 'first, edited', authorId: 'ann', authorName: 'ann' });
+      const deleted = await engine.log.change(room, { kind: 'deleted', target: c.id, text: '', authorId: 'ann', authorName: 'ann' });
       expect(edited.ok && deleted.ok).toBe(true);
       if (!edited.ok || !deleted.ok) return;
       expect(edited.change).toMatchObject({ kind: 'edited', target: a.id, text: 'first, edited', room });
       expect(compareIdStrings(edited.change.id, c.id)).toBeGreaterThan(0);
       // gone or unknown messages cannot change
-      expect(await engine.change(room, { kind: 'edited', target: c.id, text: 'back', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
-      expect(await engine.change(room, { kind: 'deleted', target: '1-0', text: '', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
-      expect(await engine.change(room, { kind: 'edited', target: edited.change.id, text: 'x', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+      expect(await engine.log.change(room, { kind: 'edited', target: c.id, text: 'back', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+      expect(await engine.log.change(room, { kind: 'deleted', target: '1-0', text: '', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+      expect(await engine.log.change(room, { kind: 'edited', target: edited.change.id, text: 'x', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
 
-      const history = await engine.range(room, { limit: 10, from: 'newest' });
+      const history = await engine.log.range(room, { limit: 10, from: 'newest' });
       expect(history.map((m) => [m.id, m.text, m.editedAt ?? null])).toEqual([
         [a.id, 'first, edited', edited.change.createdAt],
         [b.id, 'second', null],
       ]);
-      expect(await engine.range(room, { after: a.id, limit: 10, from: 'oldest' })).toEqual([b]);
-      expect(await engine.range(room, { limit: 1, from: 'newest' })).toEqual([b]);
-      expect((await engine.entries(room, { limit: 10 })).map((e) => (isChange(e) ? `${e.kind}:${e.target}` : e.id))).toEqual([
+      expect(await engine.log.range(room, { after: a.id, limit: 10, from: 'oldest' })).toEqual([b]);
+      expect(await engine.log.range(room, { limit: 1, from: 'newest' })).toEqual([b]);
+      expect((await engine.log.entries(room, { limit: 10 })).map((e) => (isChange(e) ? `${e.kind}:${e.target}` : e.id))).toEqual([
         a.id, b.id, c.id, `edited:${a.id}`, `deleted:${c.id}`,
       ]);
-      expect((await engine.entries(room, { after: c.id, limit: 1 })).map((e) => e.id)).toEqual([edited.change.id]);
+      expect((await engine.log.entries(room, { after: c.id, limit: 1 })).map((e) => e.id)).toEqual([edited.change.id]);
       await waitFor(() => live.received.length === 5, { timeoutMs: 5000, what: 'five live entries' });
-      expect(live.received).toEqual(await engine.entries(room, { limit: 10 }));
+      expect(live.received).toEqual(await engine.log.entries(room, { limit: 10 }));
       await live.subscription.unsubscribe();
     });
   });
@@ -357,22 +357,22 @@ function engineContract(factory: EngineFactory) {
       const room = roomName();
       const other = roomName();
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await engine.append(room, draft(`m${i}`, 'writer'))).id);
-      const fresh = await engine.readMarks('reader', [room, other]);
+      for (let i = 0; i < 5; i++) ids.push((await engine.log.append(room, draft(`m${i}`, 'writer'))).id);
+      const fresh = await engine.reads.readMarks('reader', [room, other]);
       expect(fresh.get(room)).toEqual({ lastReadId: null, unread: 5 });
       expect(fresh.get(other)).toEqual({ lastReadId: null, unread: 0 });
-      expect(await engine.markRead(room, 'reader', ids[2]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      expect(await engine.reads.markRead(room, 'reader', ids[2]!)).toEqual({ lastReadId: ids[2], unread: 2 });
       // backwards is ignored
-      expect(await engine.markRead(room, 'reader', ids[0]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      expect(await engine.reads.markRead(room, 'reader', ids[0]!)).toEqual({ lastReadId: ids[2], unread: 2 });
       // an id between messages reads up to the message before it
       const [ms, seq] = ids[3]!.split('-').map(BigInt) as [bigint, bigint];
       const after3 = `${ms}-${seq + 1n}` === ids[4] ? ids[3]! : `${ms}-${seq + 1n}`;
-      expect((await engine.markRead(room, 'reader', after3)).lastReadId).toBe(ids[3]);
+      expect((await engine.reads.markRead(room, 'reader', after3)).lastReadId).toBe(ids[3]);
       // the writer has read what it wrote
-      expect((await engine.readMarks('writer', [room])).get(room)).toEqual({ lastReadId: ids[4], unread: 0 });
-      await engine.append(room, draft('m5', 'writer'));
-      expect((await engine.readMarks('reader', [room])).get(room)!.unread).toBe(2);
-      expect((await engine.markRead(room, 'reader', '99999999999999-0')).unread).toBe(0);
+      expect((await engine.reads.readMarks('writer', [room])).get(room)).toEqual({ lastReadId: ids[4], unread: 0 });
+      await engine.log.append(room, draft('m5', 'writer'));
+      expect((await engine.reads.readMarks('reader', [room])).get(room)!.unread).toBe(2);
+      expect((await engine.reads.markRead(room, 'reader', '99999999999999-0')).unread).toBe(0);
     });
   });
 
@@ -382,10 +382,10 @@ function engineContract(factory: EngineFactory) {
       const room = roomName();
       const got: RoomSignal[] = [];
       const elsewhere: RoomSignal[] = [];
-      const sub = await other.subscribeSignals(room, (s) => got.push(s));
-      const sub2 = await other.subscribeSignals(roomName(), (s) => elsewhere.push(s));
+      const sub = await other.signals.subscribe(room, (s) => got.push(s));
+      const sub2 = await other.signals.subscribe(roomName(), (s) => elsewhere.push(s));
       const signal: RoomSignal = { type: 'typing', room, userId: 'u1', username: 'ann', expiresAt: new Date().toISOString() };
-      await engine.signal(signal);
+      await engine.signals.publish(signal);
       await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'the signal' });
       expect(got).toEqual([signal]);
       expect(elsewhere).toEqual([]);
@@ -397,13 +397,13 @@ function engineContract(factory: EngineFactory) {
       const other = await factory.peer(engine);
       const room = roomName();
       const signals: RoomSignal[] = [];
-      const sub = await engine.subscribeSignals(room, (s) => signals.push(s));
+      const sub = await engine.signals.subscribe(room, (s) => signals.push(s));
       const ann = { id: randomUUID(), username: 'ann' };
       const bob = { id: randomUUID(), username: 'bob' };
-      const a1 = await engine.enterPresence(room, ann);
-      const a2 = await other.enterPresence(room, ann);
-      const b1 = await other.enterPresence(room, bob);
-      const names = async () => (await other.present(room)).map((u) => u.username).sort();
+      const a1 = await engine.signals.enterPresence(room, ann);
+      const a2 = await other.signals.enterPresence(room, ann);
+      const b1 = await other.signals.enterPresence(room, bob);
+      const names = async () => (await other.signals.present(room)).map((u) => u.username).sort();
       expect(await names()).toEqual(['ann', 'bob']);
       await a1.leave();
       expect(await names()).toEqual(['ann', 'bob']);
@@ -423,20 +423,20 @@ function engineContract(factory: EngineFactory) {
       const other = await factory.peer(engine);
       const here: unknown[] = [];
       const there: unknown[] = [];
-      const subHere = await engine.onControl((e) => here.push(e));
-      const subThere = await other.onControl((e) => there.push(e));
+      const subHere = await engine.control.subscribe((e) => here.push(e));
+      const subThere = await other.control.subscribe((e) => there.push(e));
       const room = await collect(engine, { kind: 'room', room: roomName() });
       const events = [
         { type: 'login-revoked', familyId: randomUUID() },
         { type: 'member-removed', room: 'secret', userId: randomUUID() },
       ] as const;
-      for (const e of events) await other.broadcast(e);
+      for (const e of events) await other.control.publish(e);
       await waitFor(() => here.length === 2 && there.length === 2, { timeoutMs: 5000, what: 'control events on both instances' });
       expect(here).toEqual(events);
       expect(there).toEqual(events);
       expect(room.received).toEqual([]);
       await subHere.unsubscribe();
-      await other.broadcast(events[0]);
+      await other.control.publish(events[0]);
       await waitFor(() => there.length === 3, { timeoutMs: 5000, what: 'a third event' });
       expect(here).toHaveLength(2);
       await subThere.unsubscribe();
@@ -479,7 +479,7 @@ describe('redis engine internals', () => {
     const seen: string[] = [];
     raw.on('message', (_channel: string, message: string) => seen.push(message));
     await raw.subscribe(`${prefix}room:{${room}}`);
-    const m = await engine.append(room, draft('layout'));
+    const m = await engine.log.append(room, draft('layout'));
     expect(await client.type(`${prefix}room:{${room}}:log`)).toBe('stream');
     expect(await client.pttl(`${prefix}room:{${room}}:log`)).toBeGreaterThan(0);
     await waitFor(() => seen.length === 1, { timeoutMs: 3000, what: 'raw publish' });

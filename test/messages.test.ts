@@ -24,11 +24,13 @@ async function setUp(options: TestServicesOptions = {}, settings: Partial<Servic
     engine: delivered
       ? {
           ...engine,
-          subscribe: (topic, listener) =>
-            engine.subscribe(topic, (m) => {
-              delivered(m);
-              return listener(m);
-            }),
+          delivery: {
+            subscribe: (topic, listener) =>
+              engine.delivery.subscribe(topic, (m) => {
+                delivered(m as StoredMessage);
+                return listener(m);
+              }),
+          },
         }
       : engine,
   };
@@ -249,7 +251,7 @@ describe('messageAdded', () => {
     const received = await take(sub, TOTAL - AFTER - 1);
     await sender;
 
-    const log = await services.engine.range('general', { after, limit: TOTAL, from: 'oldest' });
+    const log = await services.engine.log.range('general', { after, limit: TOTAL, from: 'oldest' });
     expect(log.map((m) => m.id)).toEqual(sent.slice(AFTER + 1).map((m) => m.id));
     expectStrictlyIncreasing(received.map((m) => m.id));
     expect(received.map((m) => m.id)).toEqual(log.map((m) => m.id));
@@ -274,7 +276,7 @@ describe('messageAdded', () => {
     const after = sent[10]!.id;
     const sub = await messageAdded(bob.ctx, { room: 'general', after });
     await sending;
-    const log = await services.engine.range('general', { after, limit: 1000, from: 'oldest' });
+    const log = await services.engine.log.range('general', { after, limit: 1000, from: 'oldest' });
     const received = await take(sub, log.length);
     expect(received.map((m) => m.id)).toEqual(log.map((m) => m.id));
     expectStrictlyIncreasing(received.map((m) => m.id));

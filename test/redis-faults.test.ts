@@ -65,22 +65,22 @@ describe('redis faults', () => {
     const { engine, store, subscriber } = backend;
     const room = roomName();
     const received: StoredMessage[] = [];
-    const subscription = await engine.subscribe({ kind: 'room', room }, (m) => received.push(m));
-    const before = await engine.append(room, draft('before'));
+    const subscription = await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+    const before = await engine.log.append(room, draft('before'));
     await waitFor(() => received.length === 1, { what: 'delivery before the outage' });
     const leftRoom = roomName();
-    const unrelated = await engine.subscribe({ kind: 'room', room: leftRoom }, () => {});
+    const unrelated = await engine.delivery.subscribe({ kind: 'room', room: leftRoom }, () => {});
 
     await server.stop();
     await waitFor(() => subscriber.status !== 'ready', { what: 'the subscriber to notice' });
 
     for (const call of [
-      () => engine.append(room, draft('during')),
+      () => engine.log.append(room, draft('during')),
       () => store.findUser('alice'),
       () => store.createUser({ id: randomUUID(), username: 'bob', passwordHash: 'x', createdAt: new Date().toISOString() }),
       () => store.addMember('general', 'someone'),
-      () => engine.range(room, { limit: 10, from: 'oldest' }),
-      () => engine.subscribe({ kind: 'room', room: roomName() }, () => {}),
+      () => engine.log.range(room, { limit: 10, from: 'oldest' }),
+      () => engine.delivery.subscribe({ kind: 'room', room: roomName() }, () => {}),
     ]) {
       const { ms, error } = await timed(call);
       expect(error).toBeInstanceOf(BackendUnavailableError);
@@ -102,14 +102,14 @@ describe('redis faults', () => {
     // pub/sub is at-most-once, so retry until the resubscription has reached Redis
     await waitFor(
       async () => {
-        const probe = await engine.append(room, draft('probe'));
+        const probe = await engine.log.append(room, draft('probe'));
         await new Promise((r) => setTimeout(r, 100));
         return received.some((m) => m.id === probe.id);
       },
       { timeoutMs: 10_000, what: 'delivery after the restart' },
     );
     const count = received.length;
-    const after = await engine.append(room, draft('after'));
+    const after = await engine.log.append(room, draft('after'));
     await waitFor(() => received.length === count + 1, { what: 'the next delivery' });
     expect(received.at(-1)).toEqual(after);
     expect(received[0]).toEqual(before);
@@ -126,15 +126,15 @@ describe('redis faults', () => {
     const pid = server.process.pid!;
     const room = roomName();
     const received: StoredMessage[] = [];
-    await engine.subscribe({ kind: 'room', room }, (m) => received.push(m));
-    const kept = await engine.append(room, draft('kept'));
+    await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+    const kept = await engine.log.append(room, draft('kept'));
 
     process.kill(pid, 'SIGSTOP');
     try {
       // one with a short deadline of its own, one bounded only by the client's command timeout
-      const short = timed(() => engine.append(room, draft('refused, short deadline'), { deadline: Date.now() + 200 }));
-      const plain = timed(() => engine.append(room, draft('refused, command timeout')));
-      const subscribing = timed(() => engine.subscribe({ kind: 'room', room: roomName() }, () => {}));
+      const short = timed(() => engine.log.append(room, draft('refused, short deadline'), { deadline: Date.now() + 200 }));
+      const plain = timed(() => engine.log.append(room, draft('refused, command timeout')));
+      const subscribing = timed(() => engine.delivery.subscribe({ kind: 'room', room: roomName() }, () => {}));
       const pingStart = Date.now();
       expect(await engine.ping()).toBe(false);
       expect(Date.now() - pingStart).toBeLessThan(1500);
@@ -149,9 +149,9 @@ describe('redis faults', () => {
     }
 
     await waitFor(() => store.ping(), { timeoutMs: 10_000, what: 'ping after SIGCONT' });
-    const next = await engine.append(room, draft('next'));
+    const next = await engine.log.append(room, draft('next'));
     await waitFor(() => received.length >= 2, { what: 'delivery after SIGCONT' });
-    expect(await engine.range(room, { limit: 100, from: 'oldest' })).toEqual([kept, next]);
+    expect(await engine.log.range(room, { limit: 100, from: 'oldest' })).toEqual([kept, next]);
     expect(received).toEqual([kept, next]);
   });
 });

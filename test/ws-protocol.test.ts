@@ -176,8 +176,8 @@ describe('a subscription whose source fails', () => {
     const config = loadConfig({ JWT_SECRET: 'test-secret-test-secret-test-secret!' });
     const backends = await createBackends(config);
     let failRange: Error | null = null;
-    const range = backends.engine.range.bind(backends.engine);
-    backends.engine.range = (room, q) => (failRange ? Promise.reject(failRange) : range(room, q));
+    const range = backends.engine.log.range.bind(backends.engine.log);
+    backends.engine.log.range = (room, q) => (failRange ? Promise.reject(failRange) : range(room, q));
     const srv = await startServer({ MESSAGE_RATE_LIMIT: '0' }, { backends });
     try {
       const s = await signUp(srv.httpUrl, 'src');

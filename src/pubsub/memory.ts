@@ -110,167 +110,177 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
 
   return {
     kind: 'memory',
-    async append(room, draft, opts = {}) {
-      checkDeadline(opts.deadline, 'append');
-      const log = logOf(room);
-      const message = appendEntry(log, ++log.total, (id, createdAt): StoredMessage => ({
-        id,
-        room,
-        text: draft.text,
-        authorId: draft.authorId,
-        authorName: draft.authorName,
-        createdAt,
-      }));
-      log.reads.set(draft.authorId, { id: message.id, n: log.total });
-      trim(log);
-      publish(channelOf({ kind: 'room', room }), message);
-      for (const userId of opts.notifyUsers ?? []) publish(channelOf({ kind: 'user', userId }), message);
-      return message;
-    },
-    async change(room, draft, opts = {}) {
-      checkDeadline(opts.deadline, 'change');
-      const log = logs.get(room);
-      if (!log) return { ok: false, reason: 'not-found' };
-      trim(log);
-      const target = parseId(draft.target);
-      const at = target ? upperBound(log.ids, target, true) : -1;
-      const entry = at >= 0 ? log.entries[at] : undefined;
-      if (!entry || entry.id !== draft.target || isChange(entry) || !finalState(log, entry)) return { ok: false, reason: 'not-found' };
-      if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
-      const change = appendEntry(log, 0, (id, createdAt): MessageChange => ({
-        kind: draft.kind,
-        id,
-        room,
-        target: draft.target,
-        text: draft.kind === 'deleted' ? '' : draft.text,
-        authorId: draft.authorId,
-        authorName: draft.authorName,
-        createdAt,
-      }));
-      log.changes.set(draft.target, draft.kind === 'deleted' ? { deleted: true } : { text: change.text, editedAt: change.createdAt });
-      trim(log);
-      publish(channelOf({ kind: 'room', room }), change);
-      return { ok: true, change };
-    },
-    async range(room, q) {
-      const log = logs.get(room);
-      if (!log) return [];
-      trim(log);
-      const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
-      const end = q.before ? upperBound(log.ids, parseId(q.before)!, true) : log.ids.length;
-      const out: StoredMessage[] = [];
-      const take = (i: number) => {
-        const e = log.entries[i]!;
-        const m = isChange(e) ? null : finalState(log, e);
-        if (m) out.push(m);
-      };
-      if (q.from === 'oldest') for (let i = start; i < end && out.length < q.limit; i++) take(i);
-      else {
-        for (let i = end - 1; i >= start && out.length < q.limit; i--) take(i);
-        out.reverse();
-      }
-      return out;
-    },
-    async entries(room, q) {
-      const log = logs.get(room);
-      if (!log) return [];
-      trim(log);
-      const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
-      return log.entries.slice(start, start + q.limit);
-    },
-    async markRead(room, userId, id) {
-      const log = logOf(room);
-      trim(log);
-      const cursor = parseId(id)!;
-      // the newest message at or before the cursor
-      let i = upperBound(log.ids, cursor, false) - 1;
-      while (i >= 0 && log.numbers[i] === 0) i--;
-      const candidate =
-        i >= 0
-          ? { id: log.entries[i]!.id, n: log.numbers[i]! }
-          : // nothing retained at or before it: read up to just before the oldest retained message
-            { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
-      const current = log.reads.get(userId);
-      if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
-      return readMark(log, userId);
-    },
-    async readMarks(userId, rooms) {
-      return new Map(rooms.map((room) => [room, readMark(logs.get(room), userId)]));
-    },
-    async signal(signal) {
-      emitSignal(signal);
-    },
-    async subscribeSignals(room, listener) {
-      let set = signalListeners.get(room);
-      if (!set) signalListeners.set(room, (set = new Set()));
-      const entry = (s: RoomSignal) => listener(s);
-      set.add(entry);
-      return {
-        async unsubscribe() {
-          const current = signalListeners.get(room);
-          current?.delete(entry);
-          if (current?.size === 0) signalListeners.delete(room);
-        },
-      };
-    },
-    async enterPresence(room, user) {
-      let users = presence.get(room);
-      if (!users) presence.set(room, (users = new Map()));
-      const here = users.get(user.id);
-      if (here) here.count++;
-      else {
-        users.set(user.id, { username: user.username, count: 1 });
-        emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: true });
-      }
-      let left = false;
-      return {
-        async leave() {
-          if (left) return;
-          left = true;
-          const entry = presence.get(room)?.get(user.id);
-          if (!entry || --entry.count > 0) return;
-          presence.get(room)!.delete(user.id);
-          if (presence.get(room)!.size === 0) presence.delete(room);
-          emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: false });
-        },
-      };
-    },
-    async present(room) {
-      return [...(presence.get(room) ?? [])].map(([id, { username }]) => ({ id, username }));
-    },
-    async subscribe(topic, listener) {
-      const channel = channelOf(topic);
-      let set = listeners.get(channel);
-      if (!set) listeners.set(channel, (set = new Set()));
-      // wrap so the same function may subscribe twice and each unsubscribe removes one
-      const entry: Listener = (m) => listener(m);
-      set.add(entry);
-      return {
-        async unsubscribe() {
-          const s = listeners.get(channel);
-          if (!s) return;
-          s.delete(entry);
-          if (s.size === 0) listeners.delete(channel);
-        },
-      };
-    },
-    async broadcast(event) {
-      for (const listener of [...controlListeners]) {
-        try {
-          listener(event);
-        } catch {
-          // as publish: one faulty listener must not starve the others
+    log: {
+      async append(room, draft, opts = {}) {
+        checkDeadline(opts.deadline, 'append');
+        const log = logOf(room);
+        const message = appendEntry(log, ++log.total, (id, createdAt): StoredMessage => ({
+          id,
+          room,
+          text: draft.text,
+          authorId: draft.authorId,
+          authorName: draft.authorName,
+          createdAt,
+        }));
+        log.reads.set(draft.authorId, { id: message.id, n: log.total });
+        trim(log);
+        publish(channelOf({ kind: 'room', room }), message);
+        for (const userId of opts.notifyUsers ?? []) publish(channelOf({ kind: 'user', userId }), message);
+        return message;
+      },
+      async change(room, draft, opts = {}) {
+        checkDeadline(opts.deadline, 'change');
+        const log = logs.get(room);
+        if (!log) return { ok: false, reason: 'not-found' };
+        trim(log);
+        const target = parseId(draft.target);
+        const at = target ? upperBound(log.ids, target, true) : -1;
+        const entry = at >= 0 ? log.entries[at] : undefined;
+        if (!entry || entry.id !== draft.target || isChange(entry) || !finalState(log, entry)) return { ok: false, reason: 'not-found' };
+        if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
+        const change = appendEntry(log, 0, (id, createdAt): MessageChange => ({
+          kind: draft.kind,
+          id,
+          room,
+          target: draft.target,
+          text: draft.kind === 'deleted' ? '' : draft.text,
+          authorId: draft.authorId,
+          authorName: draft.authorName,
+          createdAt,
+        }));
+        log.changes.set(draft.target, draft.kind === 'deleted' ? { deleted: true } : { text: change.text, editedAt: change.createdAt });
+        trim(log);
+        publish(channelOf({ kind: 'room', room }), change);
+        return { ok: true, change };
+      },
+      async range(room, q) {
+        const log = logs.get(room);
+        if (!log) return [];
+        trim(log);
+        const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
+        const end = q.before ? upperBound(log.ids, parseId(q.before)!, true) : log.ids.length;
+        const out: StoredMessage[] = [];
+        const take = (i: number) => {
+          const e = log.entries[i]!;
+          const m = isChange(e) ? null : finalState(log, e);
+          if (m) out.push(m);
+        };
+        if (q.from === 'oldest') for (let i = start; i < end && out.length < q.limit; i++) take(i);
+        else {
+          for (let i = end - 1; i >= start && out.length < q.limit; i--) take(i);
+          out.reverse();
         }
-      }
+        return out;
+      },
+      async entries(room, q) {
+        const log = logs.get(room);
+        if (!log) return [];
+        trim(log);
+        const start = q.after ? upperBound(log.ids, parseId(q.after)!, false) : 0;
+        return log.entries.slice(start, start + q.limit);
+      },
     },
-    async onControl(listener) {
-      const entry = (e: ControlEvent) => listener(e);
-      controlListeners.add(entry);
-      return {
-        async unsubscribe() {
-          controlListeners.delete(entry);
-        },
-      };
+    reads: {
+      async markRead(room, userId, id) {
+        const log = logOf(room);
+        trim(log);
+        const cursor = parseId(id)!;
+        // the newest message at or before the cursor
+        let i = upperBound(log.ids, cursor, false) - 1;
+        while (i >= 0 && log.numbers[i] === 0) i--;
+        const candidate =
+          i >= 0
+            ? { id: log.entries[i]!.id, n: log.numbers[i]! }
+            : // nothing retained at or before it: read up to just before the oldest retained message
+              { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
+        const current = log.reads.get(userId);
+        if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
+        return readMark(log, userId);
+      },
+      async readMarks(userId, rooms) {
+        return new Map(rooms.map((room) => [room, readMark(logs.get(room), userId)]));
+      },
+    },
+    signals: {
+      async publish(signal) {
+        emitSignal(signal);
+      },
+      async subscribe(room, listener) {
+        let set = signalListeners.get(room);
+        if (!set) signalListeners.set(room, (set = new Set()));
+        const entry = (s: RoomSignal) => listener(s);
+        set.add(entry);
+        return {
+          async unsubscribe() {
+            const current = signalListeners.get(room);
+            current?.delete(entry);
+            if (current?.size === 0) signalListeners.delete(room);
+          },
+        };
+      },
+      async enterPresence(room, user) {
+        let users = presence.get(room);
+        if (!users) presence.set(room, (users = new Map()));
+        const here = users.get(user.id);
+        if (here) here.count++;
+        else {
+          users.set(user.id, { username: user.username, count: 1 });
+          emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: true });
+        }
+        let left = false;
+        return {
+          async leave() {
+            if (left) return;
+            left = true;
+            const entry = presence.get(room)?.get(user.id);
+            if (!entry || --entry.count > 0) return;
+            presence.get(room)!.delete(user.id);
+            if (presence.get(room)!.size === 0) presence.delete(room);
+            emitSignal({ type: 'presence', room, userId: user.id, username: user.username, online: false });
+          },
+        };
+      },
+      async present(room) {
+        return [...(presence.get(room) ?? [])].map(([id, { username }]) => ({ id, username }));
+      },
+    },
+    delivery: {
+      async subscribe(topic, listener) {
+        const channel = channelOf(topic);
+        let set = listeners.get(channel);
+        if (!set) listeners.set(channel, (set = new Set()));
+        // wrap so the same function may subscribe twice and each unsubscribe removes one
+        const entry: Listener = (m) => listener(m);
+        set.add(entry);
+        return {
+          async unsubscribe() {
+            const s = listeners.get(channel);
+            if (!s) return;
+            s.delete(entry);
+            if (s.size === 0) listeners.delete(channel);
+          },
+        };
+      },
+    },
+    control: {
+      async publish(event) {
+        for (const listener of [...controlListeners]) {
+          try {
+            listener(event);
+          } catch {
+            // as publish: one faulty listener must not starve the others
+          }
+        }
+      },
+      async subscribe(listener) {
+        const entry = (e: ControlEvent) => listener(e);
+        controlListeners.add(entry);
+        return {
+          async unsubscribe() {
+            controlListeners.delete(entry);
+          },
+        };
+      },
     },
     async ping() {
       return true;

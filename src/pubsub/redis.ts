@@ -311,36 +311,34 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
 
   return {
     kind: 'redis',
+    log: { append: log.append, change: log.change, range: log.range, entries: log.entries },
+    reads: { markRead: log.markRead, readMarks: log.readMarks },
 
-    append: log.append,
-    change: log.change,
-    range: log.range,
-    entries: log.entries,
-    markRead: log.markRead,
-    readMarks: log.readMarks,
-
-    subscribe(topic, listener: Listener): Promise<Subscription> {
-      // room topics carry log entries (messages and changes), user topics messages only
-      return subscribeChannel(p + channelOf(topic), topic.kind === 'room' ? topic.room : null, topic.kind === 'room' ? isLogEntry : isMessage, listener);
+    delivery: {
+      subscribe(topic, listener: Listener): Promise<Subscription> {
+        // room topics carry log entries (messages and changes), user topics messages only
+        return subscribeChannel(p + channelOf(topic), topic.kind === 'room' ? topic.room : null, topic.kind === 'room' ? isLogEntry : isMessage, listener);
+      },
     },
 
-    async signal(signal) {
-      await guarded('signal', () => client.publish(signalChannel(signal.room), JSON.stringify(signal)));
+    signals: {
+      async publish(signal) {
+        await guarded('signal', () => client.publish(signalChannel(signal.room), JSON.stringify(signal)));
+      },
+      subscribe(room, listener) {
+        return subscribeChannel(signalChannel(room), null, (s): s is RoomSignal => isRoomSignal(s) && s.room === room, listener);
+      },
+      enterPresence: presence.enter,
+      present: presence.present,
     },
 
-    subscribeSignals(room, listener) {
-      return subscribeChannel(signalChannel(room), null, (s): s is RoomSignal => isRoomSignal(s) && s.room === room, listener);
-    },
-
-    enterPresence: presence.enter,
-    present: presence.present,
-
-    async broadcast(event) {
-      await guarded('broadcast', () => client.publish(p + CONTROL_CHANNEL, JSON.stringify(event)));
-    },
-
-    onControl(listener) {
-      return subscribeChannel(p + CONTROL_CHANNEL, null, isControlEvent, listener);
+    control: {
+      async publish(event) {
+        await guarded('broadcast', () => client.publish(p + CONTROL_CHANNEL, JSON.stringify(event)));
+      },
+      subscribe(listener) {
+        return subscribeChannel(p + CONTROL_CHANNEL, null, isControlEvent, listener);
+      },
     },
 
     async ping() {

@@ -119,8 +119,8 @@ export type ControlEvent =
 
 export type Topic = { readonly kind: 'room'; readonly room: string } | { readonly kind: 'user'; readonly userId: string };
 
-export interface Engine {
-  readonly kind: 'memory' | 'redis';
+/** A room's log: the source of truth that history, resume and gap filling read. */
+export interface RoomLog {
   /**
    * Appends to the room's log and publishes to its topic (and notifyUsers' topics) in one atomic
    * step; the author's read mark moves to the new message.
@@ -132,14 +132,31 @@ export interface Engine {
   range(room: string, query: RangeQuery): Promise<StoredMessage[]>;
   /** Retained log entries after `after` as they happened (messages as first written, then changes), oldest first. */
   entries(room: string, query: { readonly after?: string; readonly limit: number }): Promise<LogEntry[]>;
+}
+
+/** Per-user read positions in room logs. */
+export interface ReadMarks {
   /** Moves the user's read mark to the newest message at or before `id`, never backwards. */
   markRead(room: string, userId: string, id: string): Promise<ReadMark>;
   /** Read marks of one user in many rooms, in one round trip. */
   readMarks(userId: string, rooms: readonly string[]): Promise<Map<string, ReadMark>>;
+}
+
+/** Live delivery of what the log appends, to this instance's listeners. */
+export interface LiveDelivery {
+  /**
+   * Resolves once delivery is confirmed: every message appended after that reaches `listener`,
+   * in log order.
+   */
+  subscribe(topic: Topic, listener: Listener): Promise<Subscription>;
+}
+
+/** Ephemeral room signals (typing, presence changes) and who is present: never stored, at-most-once. */
+export interface RoomSignals {
   /** Publishes a room signal to every instance. */
-  signal(signal: RoomSignal): Promise<void>;
+  publish(signal: RoomSignal): Promise<void>;
   /** Signals of one room from every instance; resolves once delivery is confirmed. */
-  subscribeSignals(room: string, listener: (signal: RoomSignal) => void): Promise<Subscription>;
+  subscribe(room: string, listener: (signal: RoomSignal) => void): Promise<Subscription>;
   /**
    * Marks `user` present in `room` from this instance until `leave()` (or until heartbeats stop for
    * presenceTtl: a crashed instance's users leave by themselves). Presence signals go out when a
@@ -148,15 +165,27 @@ export interface Engine {
   enterPresence(room: string, user: PresentUser): Promise<{ leave(): Promise<void> }>;
   /** Users present in a room on any instance. */
   present(room: string): Promise<PresentUser[]>;
-  /**
-   * Resolves once delivery is confirmed: every message appended after that reaches `listener`,
-   * in log order.
-   */
-  subscribe(topic: Topic, listener: Listener): Promise<Subscription>;
+}
+
+/** Events between instances (revocations, membership changes). */
+export interface ControlBus {
   /** Sends a control event to every instance (this one included). */
-  broadcast(event: ControlEvent): Promise<void>;
+  publish(event: ControlEvent): Promise<void>;
   /** Control events from every instance; resolves once delivery is confirmed. */
-  onControl(listener: (event: ControlEvent) => void): Promise<Subscription>;
+  subscribe(listener: (event: ControlEvent) => void): Promise<Subscription>;
+}
+
+/**
+ * The delivery engine: one small interface per concern. Each implementation (memory, Redis) builds
+ * every concern the same way and passes one contract suite per concern (test/engine.contract.test.ts).
+ */
+export interface Engine {
+  readonly kind: 'memory' | 'redis';
+  readonly log: RoomLog;
+  readonly reads: ReadMarks;
+  readonly delivery: LiveDelivery;
+  readonly signals: RoomSignals;
+  readonly control: ControlBus;
   /** True while the backend answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ export const TYPING_SECONDS = 5;
 export async function onlineMembers(ctx: ChatContext, args: { room: string }): Promise<PresentUser[]> {
   const viewer = requireViewer(ctx);
   const room = await accessibleRoom(ctx, viewer, input.roomRef(args.room));
-  const users = await ctx.services.engine.present(room.name);
+  const users = await ctx.services.engine.signals.present(room.name);
   return users.sort((a, b) => a.username.localeCompare(b.username));
 }
 
@@ -31,7 +31,7 @@ export async function startTyping(ctx: ChatContext, args: { room: string }): Pro
     username: viewer.username,
     expiresAt: new Date(ctx.services.now() + TYPING_SECONDS * 1000).toISOString(),
   };
-  await ctx.services.engine.signal(signal);
+  await ctx.services.engine.signals.publish(signal);
   return true;
 }
 
@@ -41,7 +41,7 @@ export async function markRead(ctx: ChatContext, args: { room: string; id: strin
   const name = input.roomRef(args.room);
   const id = input.cursor(args.id, 'id')!;
   const room = await accessibleRoom(ctx, viewer, name);
-  const mark = await ctx.services.engine.markRead(room.name, viewer.id, id);
+  const mark = await ctx.services.engine.reads.markRead(room.name, viewer.id, id);
   readMarksOf(ctx).clear(room.name).prime(room.name, mark);
   return room;
 }
@@ -57,7 +57,7 @@ export function readMarksOf(ctx: ChatContext): DataLoader<string, ReadMark> {
   if (!loader) {
     const viewer = requireViewer(ctx);
     loader = new DataLoader(async (rooms) => {
-      const marks = await ctx.services.engine.readMarks(viewer.id, rooms);
+      const marks = await ctx.services.engine.reads.readMarks(viewer.id, rooms);
       return rooms.map((r) => marks.get(r) ?? { lastReadId: null, unread: 0 });
     });
     loaders.set(ctx, loader);

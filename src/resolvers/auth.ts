@@ -93,7 +93,7 @@ export async function logout(ctx: ChatContext, args: { refreshToken: string }): 
  * a socket that misses the event still closes when its short-lived access token expires.
  */
 async function announceRevoked(ctx: ChatContext, familyId: string): Promise<void> {
-  await ctx.services.engine.broadcast({ type: 'login-revoked', familyId }).catch(() => {});
+  await ctx.services.engine.control.publish({ type: 'login-revoked', familyId }).catch(() => {});
 }
 
 async function startLogin(ctx: ChatContext, user: { id: string; username: string }): Promise<AuthResult> {

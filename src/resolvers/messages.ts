@@ -32,7 +32,7 @@ async function append(ctx: ChatContext, room: string, text: string, notifyUsers:
   const { engine, limits, hooks, now } = ctx.services;
   const wait = await limits.consumeMessage(viewer.id);
   if (wait > 0) throw rateLimited(wait);
-  const message = await engine.append(
+  const message = await engine.log.append(
     room,
     { text, authorId: viewer.id, authorName: viewer.username },
     { notifyUsers, deadline: now() + APPEND_DEADLINE_MS },
@@ -47,7 +47,7 @@ export async function recentMessages(ctx: ChatContext, args: { room: string; lim
   const limit = input.limit(args.limit);
   const before = input.cursor(args.before, 'before');
   const room = await accessibleRoom(ctx, viewer, name);
-  return ctx.services.engine.range(room.name, { before, limit, from: 'newest' });
+  return ctx.services.engine.log.range(room.name, { before, limit, from: 'newest' });
 }
 
 /** Whether the viewer wrote the message. */
@@ -74,7 +74,7 @@ async function changeMessage(ctx: ChatContext, roomArg: string, idArg: string, k
   const { engine, limits, now } = ctx.services;
   const wait = await limits.consumeMessage(viewer.id);
   if (wait > 0) throw rateLimited(wait);
-  const result = await engine.change(
+  const result = await engine.log.change(
     room.name,
     { kind, target, text, authorId: viewer.id, authorName: viewer.username },
     { deadline: now() + APPEND_DEADLINE_MS },

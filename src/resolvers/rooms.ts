@@ -120,5 +120,5 @@ export async function removeFromRoom(ctx: ChatContext, args: { room: string; use
 async function removeMembership(ctx: ChatContext, room: RoomRecord, userId: string): Promise<void> {
   await ctx.services.store.removeMember(room.name, userId);
   // must reach every instance: a failure is reported so the caller retries (removal is idempotent)
-  if (room.private) await ctx.services.engine.broadcast({ type: 'member-removed', room: room.name, userId });
+  if (room.private) await ctx.services.engine.control.publish({ type: 'member-removed', room: room.name, userId });
 }

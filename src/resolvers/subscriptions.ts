@@ -33,7 +33,7 @@ export interface RoomEventRecord {
  */
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
   const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
+  return resumable(room, (after) => ctx.services.engine.log.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
     isChange(e) ? null : e,
   );
 }
@@ -44,7 +44,7 @@ export async function messageAdded(ctx: ChatContext, args: { room: string; after
  */
 export async function roomEvents(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<RoomEventRecord>> {
   const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
+  return resumable(room, (after) => ctx.services.engine.log.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
 }
 
 function toRoomEvent(entry: LogEntry): RoomEventRecord {
@@ -89,7 +89,7 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
       void leave().catch(() => {});
     }));
     // presence is best effort: a subscription is not refused because presence could not be written
-    leave = (await engine.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? leave;
+    leave = (await engine.signals.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? leave;
     if (live.closed) void leave().catch(() => {});
   } catch (err) {
     unwatch();
@@ -219,7 +219,7 @@ async function signalStream<S extends RoomSignal>(ctx: ChatContext, room: string
     },
   });
   try {
-    subscription = await engine.subscribeSignals(room, (s) => {
+    subscription = await engine.signals.subscribe(room, (s) => {
       if (accept(s)) queue.push(s);
     });
   } catch (err) {
@@ -240,7 +240,7 @@ async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onC
     onClose: () => unsubscribe(),
   });
   let sink = (entry: LogEntry) => queue.push(entry);
-  const subscription = await engine.subscribe(topic, (m) => sink(m));
+  const subscription = await engine.delivery.subscribe(topic, (m) => sink(m));
   hooks.subscriptionOpened();
   unsubscribe = () => {
     onClose();

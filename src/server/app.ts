@@ -93,7 +93,7 @@ export async function createChatServer(config: Config, options: ChatServerOption
     async start() {
       await ensureDefaultRooms(services);
       // revocations decided on any instance take effect on this one
-      await backends.engine.onControl((event) => {
+      await backends.engine.control.subscribe((event) => {
         if (event.type === 'login-revoked') ws.closeLogin(event.familyId);
         else services.revocations.memberRemoved(event.room, event.userId);
       });

@@ -40,7 +40,7 @@ export function memoryServices(options: TestServicesOptions = {}): Services {
     now,
   };
   // as the composition root does: control events reach the revocations registry
-  void services.engine.onControl((e) => {
+  void services.engine.control.subscribe((e) => {
     if (e.type === 'member-removed') services.revocations.memberRemoved(e.room, e.userId);
   });
   return services;
