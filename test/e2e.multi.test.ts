@@ -1,28 +1,24 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, codeOf, gql, signUp, wsClient, type Session } from './support/client.js';
-import { testPrefix } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 import { waitFor } from './support/net.js';
 
 const SEND = 'mutation($r:String!,$t:String!){ sendMessage(room:$r, text:$t){ id } }';
 
 describe('three server processes on one Redis behave as one server', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
+  let deployment: Deployment;
   let servers: ServerProcess[] = [];
   let alice: Session;
   let bob: Session;
 
   beforeAll(async () => {
-    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '1000/1', LOGIN_RATE_LIMIT: '3/60' };
-    servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
+    deployment = await startDeployment({ instances: 3, env: { MESSAGE_RATE_LIMIT: '1000/1', LOGIN_RATE_LIMIT: '3/60' } });
+    servers = deployment.servers;
     alice = await signUp(servers[0]!.httpUrl, 'alice');
     bob = await signUp(servers[1]!.httpUrl, 'bob');
   }, 90_000);
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    await cleanup(redisUrl);
-  });
+  afterAll(() => deployment?.stop());
 
   it('shares users and tokens: registered on A, logs in on B, its token works on C', async () => {
     const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, codeOf, gql, signUp, wsClient, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 
 /** Resolves with the close code of a socket signed in with `token` on `wsUrl` once it closes. */
 function closeCodeOf(wsUrl: string, token: string, opened: () => void) {
@@ -15,23 +15,19 @@ function closeCodeOf(wsUrl: string, token: string, opened: () => void) {
 }
 
 describe('revocations decided on one instance take effect on every instance', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
+  let deployment: Deployment;
   let a: ServerProcess;
   let b: ServerProcess;
   let owner: Session;
   let guest: Session;
 
   beforeAll(async () => {
-    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0' };
-    [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    deployment = await startDeployment({ env: { MESSAGE_RATE_LIMIT: '0' } });
+    [a, b] = deployment.servers as [ServerProcess, ServerProcess];
     owner = await signUp(a.httpUrl, 'owner');
     guest = await signUp(a.httpUrl, 'guest');
   }, 60_000);
-  afterAll(async () => {
-    await Promise.all([a.stop(), b.stop()]);
-    await cleanup(redisUrl);
-  });
+  afterAll(() => deployment?.stop());
 
   it('logout on A closes that login’s sockets on B with 4403', async () => {
     const s = await signUp(a.httpUrl, 'bye');
