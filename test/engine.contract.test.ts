@@ -241,6 +241,28 @@ function engineContract(factory: EngineFactory) {
       }
     });
 
+    it('a room subscription reports a head: the log holds everything up to it, and everything after it is delivered', async () => {
+      const room = roomName();
+      const empty = await collect(engine, { kind: 'room', room });
+      expect(empty.subscription.head).toBe('0-0');
+      await empty.subscription.unsubscribe();
+      const before = [await engine.log.append(room, draft('one')), await engine.log.append(room, draft('two'))];
+      // a first listener (a fresh channel) and a second one joining it after a delivery
+      const first = await collect(engine, { kind: 'room', room });
+      expect(compareIdStrings(first.subscription.head!, before[1]!.id)).toBeGreaterThanOrEqual(0);
+      const third = await engine.log.append(room, draft('three'));
+      await waitFor(() => first.received.length === 1, { timeoutMs: 3000, what: 'delivery of three' });
+      const second = await collect(engine, { kind: 'room', room });
+      expect(second.subscription.head).toBe(third.id);
+      const fourth = await engine.log.append(room, draft('four'));
+      expect(compareIdStrings(fourth.id, second.subscription.head!)).toBeGreaterThan(0);
+      await waitFor(() => second.received.length === 1, { timeoutMs: 3000, what: 'delivery of four' });
+      expect(second.received).toEqual([fourth]);
+      const user = await collect(engine, { kind: 'user', userId: 'someone' });
+      expect(user.subscription.head).toBeUndefined();
+      await Promise.all([first, second, user].map((c) => c.subscription.unsubscribe()));
+    });
+
     it('every listener of a channel receives the same message object', async () => {
       const room = roomName();
       const a = await collect(engine, { kind: 'room', room });

@@ -252,7 +252,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         // wrap so the same function may subscribe twice and each unsubscribe removes one
         const entry: Listener = (m) => listener(m);
         set.add(entry);
+        const last = topic.kind === 'room' ? logs.get(topic.room)?.last : undefined;
         return {
+          ...(topic.kind === 'room' ? { head: last ? formatId(last) : '0-0' } : {}),
           async unsubscribe() {
             const s = listeners.get(channel);
             if (!s) return;

@@ -6,7 +6,7 @@ import { compareIdStrings, parseId } from './ids.js';
 import { createRedisLog, parseEntry } from './redis-log.js';
 import { createRedisPresence } from './redis-presence.js';
 import { channelOf, CONTROL_CHANNEL } from './topics.js';
-import type { ControlEvent, Engine, Listener, LogEntry, RoomSignal, StoredMessage, Subscription } from './types.js';
+import type { ControlEvent, Engine, Listener, LiveSubscription, LogEntry, RoomSignal, StoredMessage, Subscription } from './types.js';
 
 export interface RedisEngineOptions {
   /** Commands: XADD (by script), XRANGE, PING. Made with createRedisClient. */
@@ -282,7 +282,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     room: string | null,
     accepts: (payload: unknown) => payload is T,
     accept: (payload: T) => void,
-  ): Promise<Subscription> {
+  ): Promise<LiveSubscription> {
     for (;;) {
       if (closed) throw new BackendUnavailableError('the engine is closed');
       // Subscribing needs the connection now: the offline queue is off, so SUBSCRIBE would fail anyway.
@@ -300,6 +300,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       const listener = (payload: unknown) => accept(payload as T);
       ch.listeners.add(listener);
       return {
+        // everything above the last id delivered (or the floor read at SUBSCRIBE) reaches the listener
+        ...(room !== null ? { head: ch.last ?? '0-0' } : {}),
         async unsubscribe() {
           if (!ch.listeners.delete(listener) || ch.listeners.size > 0) return;
           if (channels.get(name) === ch) channels.delete(name);

@@ -90,6 +90,16 @@ export interface Subscription {
   unsubscribe(): Promise<void>;
 }
 
+/** A subscription to a topic of the log. */
+export interface LiveSubscription extends Subscription {
+  /**
+   * Room topics: every entry with an id above `head` reaches the listener (live, or filled after a
+   * reconnect), and every entry at or below it is in the log already. A reader resuming at or past
+   * `head` has no backlog to read. `0-0` for an empty log; undefined for user topics.
+   */
+  readonly head?: string;
+}
+
 export interface AppendOptions {
   /** User ids whose personal topic also receives the message (direct messages), in the same atomic step. */
   readonly notifyUsers?: readonly string[];
@@ -148,7 +158,7 @@ export interface LiveDelivery {
    * Resolves once delivery is confirmed: every message appended after that reaches `listener`,
    * in log order.
    */
-  subscribe(topic: Topic, listener: Listener): Promise<Subscription>;
+  subscribe(topic: Topic, listener: Listener): Promise<LiveSubscription>;
 }
 
 /** Ephemeral room signals (typing, presence changes) and who is present: never stored, at-most-once. */
