@@ -371,3 +371,35 @@ describe('configuration (loadConfig): a malformed variable stops start-up with o
     await expect(login(anonymous(services), { username: 'alice', password: PASSWORD })).resolves.toMatchObject({ user: { username: 'alice' } });
   });
 });
+
+describe('clientId (the sender’s idempotency key) is 1-64 of A-Z a-z 0-9 _ . : -', () => {
+  let services: Services;
+  let alice: TestUser;
+  let bob: TestUser;
+  beforeEach(async () => {
+    services = memoryServices();
+    await ensureDefaultRooms(services);
+    alice = await newUser(services, 'alice');
+    bob = await newUser(services, 'bob');
+  });
+
+  it.each([
+    ['empty', ''],
+    ['65 characters', 'a'.repeat(65)],
+    ['a space', 'a b'],
+    ['a slash', 'a/b'],
+    ['a brace (would forge a hash tag)', 'a{b}'],
+  ])('sendMessage and sendDirectMessage refuse %s with BAD_USER_INPUT naming clientId', async (_what, clientId) => {
+    const err = await expectCode(sendMessage(alice.ctx, { room: 'general', text: 'hi', clientId }), 'BAD_USER_INPUT');
+    expect(err.extensions.field).toBe('clientId');
+    await expectCode(sendDirectMessage(alice.ctx, { to: bob.username, text: 'hi', clientId }), 'BAD_USER_INPUT');
+  });
+
+  it.each([
+    ['a UUID', '0b6f3c52-8a7e-4d3e-9c5a-2f1d4e6b7a90'],
+    ['64 characters', 'a'.repeat(64)],
+    ['dots and colons', 'web:tab.1:42'],
+  ])('accepts %s', async (_what, clientId) => {
+    await expect(sendMessage(alice.ctx, { room: 'general', text: 'hi', clientId })).resolves.toMatchObject({ text: 'hi' });
+  });
+});

@@ -104,6 +104,11 @@ export interface AppendOptions {
   /** User ids whose personal topic also receives the message (direct messages), in the same atomic step. */
   readonly notifyUsers?: readonly string[];
   /**
+   * The sender's idempotency key: an append with the key of an earlier append by the same author in
+   * the same room (within the history TTL) returns that message instead of storing a second one.
+   */
+  readonly clientId?: string;
+  /**
    * Unix ms after which the append must not happen: a backend that was stalled refuses work
    * that arrives after the caller has already been answered with an error.
    */

@@ -8,26 +8,28 @@ import * as input from './validation.js';
 /** How long an append may take before the sender is answered with an error (and the append refused). */
 const APPEND_DEADLINE_MS = 5000;
 
-export async function sendMessage(ctx: ChatContext, args: { room: string; text: string }): Promise<StoredMessage> {
+export async function sendMessage(ctx: ChatContext, args: { room: string; text: string; clientId?: string | null }): Promise<StoredMessage> {
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const text = input.text(args.text);
+  const clientId = input.clientId(args.clientId);
   const room = await accessibleRoom(ctx, viewer, name);
   const dm = input.dmMembers(room.name);
   // a message into a direct conversation also reaches the other member's directMessageAdded
   const notifyUsers = dm ? [(await directConversation(ctx, viewer, dm[0] === viewer.username ? dm[1] : dm[0])).otherUserId] : [];
-  return append(ctx, room.name, text, notifyUsers);
+  return append(ctx, room.name, text, notifyUsers, clientId);
 }
 
-export async function sendDirectMessage(ctx: ChatContext, args: { to: string; text: string }): Promise<StoredMessage> {
+export async function sendDirectMessage(ctx: ChatContext, args: { to: string; text: string; clientId?: string | null }): Promise<StoredMessage> {
   const viewer = requireViewer(ctx);
   const to = input.username(args.to, 'to');
   const text = input.text(args.text);
+  const clientId = input.clientId(args.clientId);
   const room = await directConversation(ctx, viewer, to);
-  return append(ctx, room.name, text, [room.otherUserId]);
+  return append(ctx, room.name, text, [room.otherUserId], clientId);
 }
 
-async function append(ctx: ChatContext, room: string, text: string, notifyUsers: string[]): Promise<StoredMessage> {
+async function append(ctx: ChatContext, room: string, text: string, notifyUsers: string[], clientId: string | undefined): Promise<StoredMessage> {
   const viewer = requireViewer(ctx);
   const { engine, limits, hooks, now } = ctx.services;
   const wait = await limits.consumeMessage(viewer.id);
@@ -35,7 +37,7 @@ async function append(ctx: ChatContext, room: string, text: string, notifyUsers:
   const message = await engine.log.append(
     room,
     { text, authorId: viewer.id, authorName: viewer.username },
-    { notifyUsers, deadline: now() + APPEND_DEADLINE_MS },
+    { notifyUsers, deadline: now() + APPEND_DEADLINE_MS, ...(clientId ? { clientId } : {}) },
   );
   hooks.messageSent(room);
   return message;

@@ -62,6 +62,15 @@ export function limit(input: number | null | undefined, fallback = 50): number {
   return n;
 }
 
+const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A sender's idempotency key: 1-64 characters of A-Z, a-z, 0-9, _ . : - (a UUID fits). */
+export function clientId(input: string | null | undefined): string | undefined {
+  if (input == null) return undefined;
+  if (!CLIENT_ID.test(input)) throw badInput('clientId is 1-64 characters of A-Z, a-z, 0-9, _, ., : and - (a UUID fits).', 'clientId');
+  return input;
+}
+
 /** A message id used as a cursor: `<ms>-<seq>`, also one never issued. */
 export function cursor(input: string | null | undefined, field: string): string | undefined {
   if (input == null) return undefined;

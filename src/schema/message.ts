@@ -60,7 +60,14 @@ builder.queryField('recentMessages', (t) =>
 builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: MessageRef,
-    args: { room: t.arg.string({ required: true }), text: t.arg.string({ required: true }) },
+    args: {
+      room: t.arg.string({ required: true }),
+      text: t.arg.string({ required: true }),
+      clientId: t.arg.string({
+        description:
+          "The sender's idempotency key (1-64 of A-Z a-z 0-9 _ . : -, e.g. a UUID per message): retrying a send with the same key returns the message stored the first time instead of a second copy, on every instance, for the history TTL.",
+      }),
+    },
     resolve: (_r, args, ctx) => messages.sendMessage(ctx, args),
   }),
   editMessage: t.field({
@@ -77,7 +84,14 @@ builder.mutationFields((t) => ({
   sendDirectMessage: t.field({
     type: MessageRef,
     description: 'Sends into the direct conversation dm:<a>:<b> (usernames sorted), creating it on first use.',
-    args: { to: t.arg.string({ required: true }), text: t.arg.string({ required: true }) },
+    args: {
+      to: t.arg.string({ required: true }),
+      text: t.arg.string({ required: true }),
+      clientId: t.arg.string({
+        description:
+          "The sender's idempotency key (1-64 of A-Z a-z 0-9 _ . : -, e.g. a UUID per message): retrying a send with the same key returns the message stored the first time instead of a second copy, on every instance, for the history TTL.",
+      }),
+    },
     resolve: (_r, args, ctx) => messages.sendDirectMessage(ctx, args),
   }),
 }));
