@@ -24,7 +24,7 @@ const prefix = `${process.env.KEY_PREFIX ?? 'bench:'}ref:`;
 const MAX_BACKLOG = 1024 * 1024;
 const PING_MS = 30_000;
 
-// createdAt from the id's milliseconds (Redis' Lua has no date library): as in src/pubsub/redis.ts
+// createdAt from the id's milliseconds (Redis' Lua has no date library): as in src/pubsub/redis/lua.ts
 const APPEND = `
 local function iso_from_ms(ms)
   local days = math.floor(ms / 86400000)

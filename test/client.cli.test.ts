@@ -2,12 +2,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createChatClient, createRoomMutation, messageAddedSubscription, sendMessageMutation, type ChatClient } from '../client/index.js';
 import { signUp, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServer, startServerProcess, type RunningServer, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import { startServer, type RunningServer, type ServerProcess } from './support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TSX = `${root}node_modules/tsx/dist/cli.mjs`;
@@ -115,19 +115,12 @@ describe('npm run chat', () => {
 });
 
 describe('npm run chat across a server restart (Redis, real processes)', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' };
-  const processes: ServerProcess[] = [];
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await cleanup(redisUrl);
-  });
+  let deployment: Deployment | undefined;
+  afterAll(() => deployment?.stop());
 
   it('prints every message sent while its server was down, then sends again, nothing lost or doubled', async () => {
-    const first = await startServerProcess(env);
-    const other = await startServerProcess(env);
-    processes.push(first, other);
+    deployment = await startDeployment({ env: { MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' } });
+    const [first, other] = deployment.servers as [ServerProcess, ServerProcess];
     const bob = await signUp(other.httpUrl, 'bob');
     const bobChat = chatFor(other, bob);
     const room = `cli-restart-${Date.now()}`;
@@ -143,7 +136,7 @@ describe('npm run chat across a server restart (Redis, real processes)', () => {
     expect(await first.stop()).toBe(0);
     await waitFor(() => cli.status().includes('connection lost'), { what: 'the CLI to notice' });
     for (const text of ['while down 1', 'while down 2']) await bobChat.request(sendMessageMutation, { room, text });
-    processes.push(await startServerProcess({ ...env, PORT: String(first.port) }));
+    await deployment.add({ PORT: String(first.port) });
     await cli.waitForMessages(4, 'the messages sent while the server was down');
     cli.type('back again');
     await cli.waitForMessages(5);

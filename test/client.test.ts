@@ -1,6 +1,6 @@
 // The generated typed client (client/) from Node against real servers.
 import WebSocket from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createChatClient,
   deleteMessageMutation,
@@ -28,8 +28,8 @@ import {
 } from '../client/index.js';
 import { signUp, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServer, startServerProcess, type RunningServer, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import { startServer, type RunningServer, type ServerProcess } from './support/server.js';
 
 type Message = MessageAddedSubscription['messageAdded'];
 type RoomEvent = RoomEventsSubscription['roomEvents'];
@@ -326,19 +326,12 @@ describe('token refresh across a forced expiry (ACCESS_TOKEN_TTL=2)', () => {
 });
 
 describe('resume after a server restart (Redis, real processes)', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' };
-  const processes: ServerProcess[] = [];
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await cleanup(redisUrl);
-  });
+  let deployment: Deployment | undefined;
+  afterAll(() => deployment?.stop());
 
   it('a subscriber on the restarted instance gets every message sent while it was down, then live ones, no gap, no duplicate', async () => {
-    const first = await startServerProcess(env);
-    const other = await startServerProcess(env);
-    processes.push(first, other);
+    deployment = await startDeployment({ env: { MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' } });
+    const [first, other] = deployment.servers as [ServerProcess, ServerProcess];
     const alice = await signUp(other.httpUrl, 'alice');
     const bob = await signUp(other.httpUrl, 'bob');
 
@@ -357,8 +350,7 @@ describe('resume after a server restart (Redis, real processes)', () => {
     expect(closes).toContain(1001);
     for (const text of ['while down 1', 'while down 2', 'while down 3']) await writer.request(sendMessageMutation, { room, text });
 
-    const again = await startServerProcess({ ...env, PORT: String(first.port) });
-    processes.push(again);
+    await deployment.add({ PORT: String(first.port) });
     await sub.until(5, 'the messages sent while the server was down');
     await writer.request(sendMessageMutation, { room, text: 'after' });
     await sub.until(6);

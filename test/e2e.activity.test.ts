@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, codeOf, gql, signUp, wsClient, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 
 const PRESENCE_TTL = 3;
 
 describe('presence, typing, read state, edits and deletions across three instances', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0', PRESENCE_TTL: String(PRESENCE_TTL), TYPING_RATE_LIMIT: '3/60' };
+  let deployment: Deployment;
   let servers: ServerProcess[] = [];
   let ann: Session;
   let bob: Session;
@@ -25,16 +23,14 @@ describe('presence, typing, read state, edits and deletions across three instanc
     ((await gql(s.httpUrl, 'query($r:String!){ onlineMembers(room:$r){ username } }', { r: room }, who.accessToken)).data.onlineMembers as { username: string }[]).map((u) => u.username);
 
   beforeAll(async () => {
-    servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
+    deployment = await startDeployment({ instances: 3, env: { MESSAGE_RATE_LIMIT: '0', PRESENCE_TTL: String(PRESENCE_TTL), TYPING_RATE_LIMIT: '3/60' } });
+    servers = [...deployment.servers];
     [ann, bob, eve] = await Promise.all([signUp(A().httpUrl, 'ann'), signUp(A().httpUrl, 'bob'), signUp(A().httpUrl, 'eve')]);
     room = `club-${Date.now()}`;
     await gql(A().httpUrl, 'mutation($n:String!){ createRoom(name:$n, private:true){ name } }', { n: room }, ann.accessToken);
     await gql(A().httpUrl, 'mutation($r:String!,$u:String!){ inviteToRoom(room:$r, username:$u){ name } }', { r: room, u: bob.username }, ann.accessToken);
   }, 90_000);
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL')));
-    await cleanup(redisUrl);
-  });
+  afterAll(() => deployment?.stop('SIGKILL'));
 
   it('shows who is online across instances, each user once, and a killed instance’s users leave within the presence TTL', async () => {
     const watcher = wsClient(A().wsUrl, ann.accessToken);
@@ -42,7 +38,7 @@ describe('presence, typing, read state, edits and deletions across three instanc
     const annOnB = wsClient(B().wsUrl, ann.accessToken);
     const annSub = collect(annOnB, 'subscription($r:String!){ messageAdded(room:$r){ id } }', { r: room });
     const annSub2 = collect(annOnB, 'subscription($r:String!){ roomEvents(room:$r){ id } }', { r: room });
-    const victim = await startServerProcess(env);
+    const victim = await deployment.add();
     const bobOnVictim = wsClient(victim.wsUrl, bob.accessToken);
     const bobSub = collect(bobOnVictim, 'subscription($r:String!){ messageAdded(room:$r){ id } }', { r: room });
     await waitFor(async () => (await online(C(), ann)).length === 2, { what: 'ann and bob online' });

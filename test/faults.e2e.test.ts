@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
 import { startRedisServer, type RedisServer } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 
 /*
  * Faults with real server processes (two instances) on a PRIVATE redis-server (never the shared
@@ -131,20 +132,22 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 describe('faults: two server processes on a private Redis that fails', () => {
   let redis: RedisServer;
+  let deployment: Deployment;
   let servers: ServerProcess[] = [];
   let users: Session[] = [];
 
   beforeAll(async () => {
     redis = await startRedisServer({ persist: true });
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: 'faults:',
-      REDIS_COMMAND_TIMEOUT: String(COMMAND_TIMEOUT_MS),
-      MESSAGE_RATE_LIMIT: '100000/1',
-      HISTORY_LIMIT: '100000',
-      SHUTDOWN_TIMEOUT: '3',
-    };
-    servers = await Promise.all([0, 1].map(() => startServerProcess(env)));
+    deployment = await startDeployment({
+      redisUrl: redis.url,
+      env: {
+        REDIS_COMMAND_TIMEOUT: String(COMMAND_TIMEOUT_MS),
+        MESSAGE_RATE_LIMIT: '100000/1',
+        HISTORY_LIMIT: '100000',
+        SHUTDOWN_TIMEOUT: '3',
+      },
+    });
+    servers = deployment.servers;
     users = [await signUp(servers[0]!.httpUrl, 'alice'), await signUp(servers[1]!.httpUrl, 'bob')];
   }, 60_000);
 
@@ -153,7 +156,7 @@ describe('faults: two server processes on a private Redis that fails', () => {
   });
 
   afterAll(async () => {
-    const codes = await Promise.all(servers.map((s) => s.stop()));
+    const codes = (await deployment?.stop()) ?? [];
     await redis?.dispose();
     // a graceful stop exits 0 (checked here so that a crash at shutdown is not missed either)
     expect(codes).toEqual(servers.map(() => 0));
@@ -373,7 +376,7 @@ describe('faults: two server processes on a private Redis that fails', () => {
 
     const admin = new Redis(redis.url);
     try {
-      const numsub = async () => Number(((await admin.pubsub('NUMSUB', `faults:room:{${room}}`)) as [string, number])[1]);
+      const numsub = async () => Number(((await admin.pubsub('NUMSUB', `${deployment.prefix}room:{${room}}`)) as [string, number])[1]);
       expect(await numsub()).toBe(2);
       const killed = Number(await admin.client('KILL', 'TYPE', 'pubsub'));
       expect(killed).toBeGreaterThanOrEqual(2);

@@ -1,17 +1,16 @@
 import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
 import { metric, nginxBinary, socketHolder, startNginx, waitForMetric, type RunningNginx } from './support/nginx.js';
-import { testPrefix } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 
 const SEND = 'mutation($r:String!,$t:String!){ sendMessage(room:$r, text:$t){ id } }';
 const SUBSCRIBE = 'subscription($r:String!){ messageAdded(room:$r){ id text } }';
 
 describe('the committed nginx.conf, run by a real nginx in front of three server processes on one Redis', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
+  let deployment: Deployment | undefined;
   let servers: ServerProcess[] = [];
   let nginx: RunningNginx | undefined;
   let alice: Session;
@@ -19,16 +18,15 @@ describe('the committed nginx.conf, run by a real nginx in front of three server
 
   beforeAll(async () => {
     nginxBinary(); // fails first, saying how to install nginx, when it is missing
-    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0' };
-    servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
+    deployment = await startDeployment({ instances: 3, env: { MESSAGE_RATE_LIMIT: '0' } });
+    servers = deployment.servers;
     nginx = await startNginx(servers.map((s) => `127.0.0.1:${s.port}`));
     alice = await signUp(nginx.httpUrl, 'alice');
     bob = await signUp(nginx.httpUrl, 'bob');
   }, 90_000);
   afterAll(async () => {
     await nginx?.stop();
-    await Promise.all(servers.map((s) => s.stop()));
-    await cleanup(redisUrl);
+    await deployment?.stop();
   });
 
   it('passes /health and /ready through, and does not publish /metrics', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../src/errors.js';
-import { createRedisEngine } from '../src/pubsub/redis.js';
+import { createRedisEngine } from '../src/pubsub/redis/index.js';
 import type { Engine, StoredMessage } from '../src/pubsub/types.js';
 import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { createRedisStore } from '../src/store/redis.js';
@@ -98,8 +98,8 @@ describe('redis faults', () => {
     await waitFor(() => engine.ping(), { timeoutMs: 15_000, what: 'engine ping after restart' });
     await waitFor(() => store.ping(), { timeoutMs: 15_000, what: 'store ping after restart' });
 
-    // the listener subscribed before the outage is subscribed again (ioredis autoResubscribe);
-    // pub/sub is at-most-once, so retry until the resubscription has reached Redis
+    // the listener subscribed before the outage is subscribed again (the engine resubscribes on
+    // 'ready'); pub/sub is at-most-once, so retry until the resubscription has reached Redis
     await waitFor(
       async () => {
         const probe = await engine.log.append(room, draft('probe'));

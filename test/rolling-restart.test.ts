@@ -2,11 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, signUp, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
 import { nginxBinary, socketHolder, startNginx, waitForMetric, type RunningNginx } from './support/nginx.js';
-import { testPrefix } from './support/redis.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
 import { startServerProcess, type ServerProcess } from './support/server.js';
 
 const SEND = 'mutation($r:String!,$t:String!){ sendMessage(room:$r, text:$t){ id } }';
@@ -41,27 +41,25 @@ function shutdownLog(output: string) {
 }
 
 describe('rolling restart behind nginx: a subscriber keeps every message, in order, without gap or duplicate', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
   const SHUTDOWN_TIMEOUT = 10;
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT), LOG_LEVEL: 'info' };
+  let deployment: Deployment | undefined;
+  /** The instances behind nginx now (a restarted one takes its predecessor's place). */
   let servers: ServerProcess[] = [];
-  const retired: ServerProcess[] = [];
   let nginx: RunningNginx | undefined;
   let alice: Session;
   let bob: Session;
 
   beforeAll(async () => {
     nginxBinary(); // fails first, saying how to install nginx, when it is missing
-    servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env)));
+    deployment = await startDeployment({ instances: 3, env: { MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT), LOG_LEVEL: 'info' } });
+    servers = [...deployment.servers];
     nginx = await startNginx(servers.map((s) => `127.0.0.1:${s.port}`));
     alice = await signUp(servers[0]!.httpUrl, 'sender');
     bob = await signUp(servers[1]!.httpUrl, 'reader');
   }, 90_000);
   afterAll(async () => {
     await nginx?.stop();
-    await Promise.all([...servers, ...retired].map((s) => s.stop()));
-    await cleanup(redisUrl);
+    await deployment?.stop();
   });
 
   it('restarts the instance holding the socket twice while 200 messages go out through the others', async () => {
@@ -152,8 +150,7 @@ describe('rolling restart behind nginx: a subscriber keeps every message, in ord
       const exit = await exited;
       const log = shutdownLog(victim.output());
       rolls.push({ instance: holder, exit, ms: log.stopped?.ms, cut: log.cut, receivedBefore });
-      retired.push(victim);
-      servers[holder] = await startServerProcess({ ...env, PORT: String(victim.port) });
+      servers[holder] = await deployment!.add({ PORT: String(victim.port) });
       rolling.delete(holder);
     }
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServerProcess, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import type { ServerProcess } from './support/server.js';
 
 /*
  * A bounded churn soak: two server processes on the shared Redis (under a random key prefix),
@@ -158,16 +158,13 @@ async function settledHeap(s: ServerProcess, samples = 6, everyMs = 500): Promis
 }
 
 describe('churn soak', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
+  let deployment: Deployment | undefined;
   let servers: ServerProcess[] = [];
   let users: Session[] = [];
   const rooms = Array.from({ length: ROOMS }, (_, i) => `soak-${process.pid % 1000}-${i}`);
 
   beforeAll(async () => {
     const env = {
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix,
       MESSAGE_RATE_LIMIT: '100000/1',
       LOGIN_RATE_LIMIT: '1000/1',
       HISTORY_LIMIT: '100000',
@@ -175,7 +172,8 @@ describe('churn soak', () => {
       // V8 has not got round to (a child cannot be asked to collect on demand otherwise)
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import=${GC_EVERY_SECOND}`.trim(),
     };
-    servers = await Promise.all([0, 1].map(() => startServerProcess(env)));
+    deployment = await startDeployment({ env });
+    servers = deployment.servers;
     users = [await signUp(servers[0]!.httpUrl, 'soaka'), await signUp(servers[1]!.httpUrl, 'soakb')];
     for (const room of rooms) {
       const r = await gql(servers[0]!.httpUrl, 'mutation($n:String!){ createRoom(name:$n){ name } }', { n: room }, users[0]!.accessToken);
@@ -184,8 +182,7 @@ describe('churn soak', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    await cleanup(redisUrl);
+    await deployment?.stop();
   });
 
   /** Churns until `until`: each socket keeps a few operations going, completing them early or late, and is sometimes terminated. */
@@ -290,9 +287,9 @@ describe('churn soak', () => {
     );
 
   it(`churns subscriptions and sockets for ${SOAK_SECONDS} s; gauges, PUBSUB NUMSUB and heap return to baseline`, async () => {
-    const admin = new Redis(redisUrl);
+    const admin = new Redis(deployment!.redisUrl);
     const numsub = async () => {
-      const reply = (await admin.pubsub('NUMSUB', ...rooms.map((r) => `${prefix}room:{${r}}`))) as (string | number)[];
+      const reply = (await admin.pubsub('NUMSUB', ...rooms.map((r) => `${deployment!.prefix}room:{${r}}`))) as (string | number)[];
       return rooms.map((_, i) => Number(reply[2 * i + 1]));
     };
     try {

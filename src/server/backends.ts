@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { createRateLimits, type RateLimits } from '../limits/index.js';
-import { createMemoryEngine } from '../pubsub/memory.js';
+import { createMemoryEngine } from '../pubsub/memory/index.js';
 import type { Engine } from '../pubsub/types.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { Store } from '../store/types.js';
@@ -39,7 +39,7 @@ export async function createBackends(config: Config): Promise<Backends> {
   const [{ createRedisClient, waitUntilReady }, { createRedisStore }, { createRedisEngine }] = await Promise.all([
     import('../store/redis-client.js'),
     import('../store/redis.js'),
-    import('../pubsub/redis.js'),
+    import('../pubsub/redis/index.js'),
   ]);
   const client = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'chat' });
   const subscriber = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'chat-sub' });

@@ -29,8 +29,9 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     maxRetriesPerRequest: 0,
     // ...and is not sent again once reconnected (its caller has been answered already)
     autoResendUnfulfilledCommands: false,
-    // a subscriber connection subscribes to its channels again after a reconnect
-    autoResubscribe: true,
+    // the engine's subscriber subscribes again itself after a reconnect, and waits for Redis to
+    // confirm it (src/pubsub/redis/channels.ts): ioredis' resubscription reports neither
+    autoResubscribe: false,
     enableReadyCheck: true,
     lazyConnect: false,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), MAX_RECONNECT_DELAY_MS),

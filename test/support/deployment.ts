@@ -3,18 +3,21 @@ import { testPrefix } from './redis.js';
 import { startServerProcess, type ServerProcess } from './server.js';
 
 /**
- * Several real server processes sharing one backend under a private key prefix, as a deployment
- * runs them: the one fixture for tests that need more than one instance.
+ * Several real server processes sharing one Redis under a private key prefix, as a deployment
+ * runs them: the one fixture for tests that need more than one instance, or a Redis-backed process.
  */
 export interface Deployment {
-  /** The instances, in the order they became ready (`add` appends). */
+  /** Every instance started, in the order they became ready (`add` appends; stopped ones stay listed). */
   readonly servers: ServerProcess[];
-  /** The environment every instance got (backend, prefix, the caller's settings). */
+  /** The environment every instance got (Redis, prefix, the caller's settings). */
   readonly env: Readonly<Record<string, string>>;
-  /** Starts one more instance with the same environment (plus `extra`). */
+  /** The key prefix of this deployment (every key and channel starts with it). */
+  readonly prefix: string;
+  readonly redisUrl: string;
+  /** Starts one more instance with the same environment (plus `extra`, e.g. `{ PORT }` to take a stopped one's place). */
   add(extra?: Record<string, string>): Promise<ServerProcess>;
-  /** Stops every instance (SIGTERM, or `signal`) and deletes the prefix's keys. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops every instance still running (SIGTERM, or `signal`), deletes the prefix's keys, and answers the exit codes. */
+  stop(signal?: NodeJS.Signals): Promise<(number | null)[]>;
 }
 
 export interface DeploymentOptions {
@@ -22,11 +25,13 @@ export interface DeploymentOptions {
   readonly instances?: number;
   /** Settings for every instance, e.g. `{ MESSAGE_RATE_LIMIT: '0' }`. */
   readonly env?: Record<string, string>;
+  /** The Redis to share, e.g. a private one (startRedisServer) that the test stops. @default the test run's */
+  readonly redisUrl?: string;
 }
 
-/** Starts `instances` processes on the test run's Redis under a fresh prefix. */
+/** Starts `instances` processes on one Redis under a fresh prefix. */
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
-  const redisUrl = inject('redisUrl');
+  const redisUrl = options.redisUrl ?? inject('redisUrl');
   const { prefix, cleanup } = testPrefix();
   const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, ...options.env };
   const servers: ServerProcess[] = [];
@@ -39,16 +44,19 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     await Promise.all(Array.from({ length: options.instances ?? 2 }, () => add()));
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop('SIGKILL')));
-    await cleanup(redisUrl);
+    await cleanup(redisUrl).catch(() => {});
     throw err;
   }
   return {
     servers,
     env,
+    prefix,
+    redisUrl,
     add,
     async stop(signal = 'SIGTERM') {
-      await Promise.all(servers.map((s) => s.stop(signal)));
+      const codes = await Promise.all(servers.map((s) => s.stop(signal)));
       await cleanup(redisUrl);
+      return codes;
     },
   };
 }

@@ -2,7 +2,7 @@ import { createPasswordHasher } from '../../src/auth/passwords.js';
 import { createTokenService, type Viewer } from '../../src/auth/tokens.js';
 import type { RateLimit } from '../../src/config/index.js';
 import { createRateLimits } from '../../src/limits/index.js';
-import { createMemoryEngine } from '../../src/pubsub/memory.js';
+import { createMemoryEngine } from '../../src/pubsub/memory/index.js';
 import { noHooks, type ChatContext, type ChatHooks, type Services } from '../../src/resolvers/context.js';
 import { createRevocations } from '../../src/resolvers/revocations.js';
 import { createMemoryStore } from '../../src/store/memory.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { defineScript, guarded } from '../store/redis-client.js';
-import type { PresentUser, RoomSignal } from './types.js';
+import { defineScript, guarded } from '../../store/redis-client.js';
+import type { PresentUser, RoomSignal } from '../types.js';
+import { roomKeys } from './keys.js';
 
 /*
  * Presence in Redis, per room (same hash tag, one slot):
@@ -17,23 +18,23 @@ import type { PresentUser, RoomSignal } from './types.js';
  * entry appears, "offline" when its last one goes, so that every instance sees each change once.
  */
 
-/** Marks present (or refreshes): KEYS online, mine. ARGV member, instance, expiry, now, channel, online signal. */
+/** Marks present (or refreshes): KEYS online, mine. ARGV member, instance, expiry, now, channel, online signal, publish command. */
 const ENTER = `
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[3])
 local before = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], 'GT', ARGV[3], ARGV[1])
-if (not before) or tonumber(before) <= tonumber(ARGV[4]) then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+if (not before) or tonumber(before) <= tonumber(ARGV[4]) then redis.call(ARGV[7], ARGV[5], ARGV[6]) end
 return 1
 `;
 
-/** This instance no longer vouches: KEYS online, mine. ARGV member, instance, now, channel, offline signal. */
+/** This instance no longer vouches: KEYS online, mine. ARGV member, instance, now, channel, offline signal, publish command. */
 const LEAVE = `
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 local rest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if #rest == 0 then
-  if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+  if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call(ARGV[6], ARGV[4], ARGV[5]) end
 else
   redis.call('ZADD', KEYS[1], 'XX', rest[2], ARGV[1])
 end
@@ -42,7 +43,7 @@ return #rest
 
 /**
  * Removes users whose every instance stopped vouching: KEYS online. ARGV now, channel, room,
- * prefix of the per-user keys (same hash tag). Answers how many users are still present.
+ * prefix of the per-user keys (same hash tag), publish command. Answers how many users are still present.
  */
 const SWEEP = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -53,7 +54,7 @@ for _, member in ipairs(expired) do
   local rest = redis.call('ZRANGE', mine, -1, -1, 'WITHSCORES')
   if #rest == 0 then
     redis.call('ZREM', KEYS[1], member)
-    redis.call('PUBLISH', ARGV[2], cjson.encode({ type = 'presence', room = ARGV[3], userId = user_id, username = username, online = false }))
+    redis.call(ARGV[5], ARGV[2], cjson.encode({ type = 'presence', room = ARGV[3], userId = user_id, username = username, online = false }))
   else
     redis.call('ZADD', KEYS[1], 'XX', rest[2], member)
   end
@@ -64,18 +65,21 @@ return redis.call('ZCARD', KEYS[1])
 export interface RedisPresenceOptions {
   readonly client: Redis;
   readonly keyPrefix: string;
+  /** PUBLISH, or SPUBLISH on a cluster. */
+  readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   /** Seconds an instance's users stay present without its heartbeat. */
   readonly ttl: number;
-  /** The channel of a room's signals. */
-  readonly signalChannel: (room: string) => string;
 }
 
 export function createRedisPresence(options: RedisPresenceOptions) {
-  const { client, keyPrefix: p } = options;
+  const { client, keyPrefix: p, publishCommand } = options;
   const ttlMs = options.ttl * 1000;
   const instance = randomUUID();
   const roomsKey = `${p}presence:rooms`;
-  const keys = (room: string, userId: string) => ({ online: `${p}room:{${room}}:online`, mine: `${p}room:{${room}}:presence:${userId}` });
+  const keys = (room: string, userId: string) => {
+    const k = roomKeys(p, room);
+    return { online: k.online, mine: `${k.presence}${userId}`, signals: k.signals };
+  };
   const enterScript = defineScript(client, 'chatPresenceEnter', ENTER);
   const leaveScript = defineScript(client, 'chatPresenceLeave', LEAVE);
   const sweepScript = defineScript(client, 'chatPresenceSweep', SWEEP);
@@ -88,13 +92,13 @@ export function createRedisPresence(options: RedisPresenceOptions) {
     const k = keys(room, user.id);
     const at = Date.now();
     return Promise.all([
-      enterScript(2, k.online, k.mine, `${user.id}:${user.username}`, instance, at + ttlMs, at, options.signalChannel(room), signal(room, user, true)),
+      enterScript(2, k.online, k.mine, `${user.id}:${user.username}`, instance, at + ttlMs, at, k.signals, signal(room, user, true), publishCommand),
       client.sadd(roomsKey, room),
     ]);
   };
   const withdraw = (room: string, user: PresentUser) => {
     const k = keys(room, user.id);
-    return leaveScript(2, k.online, k.mine, `${user.id}:${user.username}`, instance, Date.now(), options.signalChannel(room), signal(room, user, false));
+    return leaveScript(2, k.online, k.mine, `${user.id}:${user.username}`, instance, Date.now(), k.signals, signal(room, user, false), publishCommand);
   };
 
   // heartbeat and sweep: a third of the TTL, so two missed beats still keep a live user present
@@ -104,7 +108,8 @@ export function createRedisPresence(options: RedisPresenceOptions) {
       const rooms = await client.smembers(roomsKey).catch(() => [] as string[]);
       await Promise.all(
         rooms.map(async (room) => {
-          const left = await sweepScript(1, `${p}room:{${room}}:online`, Date.now(), options.signalChannel(room), room, `${p}room:{${room}}:presence:`);
+          const k = roomKeys(p, room);
+          const left = await sweepScript(1, k.online, Date.now(), k.signals, room, k.presence, publishCommand);
           if (Number(left) === 0) await client.srem(roomsKey, room);
         }),
       ).catch(() => {});
@@ -143,7 +148,7 @@ export function createRedisPresence(options: RedisPresenceOptions) {
 
     present: (room: string) =>
       guarded('present', async () => {
-        const members = await client.zrangebyscore(`${p}room:{${room}}:online`, `(${Date.now()}`, '+inf');
+        const members = await client.zrangebyscore(roomKeys(p, room).online, `(${Date.now()}`, '+inf');
         return members.map((m): PresentUser => {
           const at = m.indexOf(':');
           return { id: m.slice(0, at), username: m.slice(at + 1) };

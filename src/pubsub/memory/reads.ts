@@ -1,0 +1,30 @@
+import { parseId } from '../ids.js';
+import type { ReadMark, ReadMarks } from '../types.js';
+import type { MemoryRooms, RoomState } from './rooms.js';
+
+/** Read marks in memory, beside the rooms' logs (as the Redis reads hash sits beside the stream). */
+export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
+  const readMark = (log: RoomState | undefined, userId: string): ReadMark => {
+    const mark = log?.reads.get(userId);
+    return { lastReadId: mark?.id ?? null, unread: Math.min(rooms.historyLimit, Math.max(0, (log?.total ?? 0) - (mark?.n ?? 0))) };
+  };
+  return {
+    async markRead(room, userId, id) {
+      const log = rooms.ensure(room);
+      // the newest message at or before the cursor
+      let i = rooms.indexAfter(log, parseId(id)!) - 1;
+      while (i >= 0 && log.numbers[i] === 0) i--;
+      const candidate =
+        i >= 0
+          ? { id: log.entries[i]!.id, n: log.numbers[i]! }
+          : // nothing retained at or before it: read up to just before the oldest retained message
+            { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
+      const current = log.reads.get(userId);
+      if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
+      return readMark(log, userId);
+    },
+    async readMarks(userId, names) {
+      return new Map(names.map((room) => [room, readMark(rooms.find(room), userId)]));
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { compareIds, formatId, nextId, parseId, type StreamId } from '../ids.js';
+import { isChange, type LogEntry, type StoredMessage } from '../types.js';
+
+/** One room's log in memory, as the Redis stream and its side keys hold it. */
+export interface RoomState {
+  last: StreamId | null;
+  entries: LogEntry[];
+  ids: StreamId[];
+  /** Per entry: the message's number in the room (1, 2, ...), 0 for changes. */
+  numbers: number[];
+  /** Messages ever appended: the number of the newest. */
+  total: number;
+  /** Final state of changed messages, by message id. */
+  changes: Map<string, { text: string; editedAt: string } | { deleted: true }>;
+  /** Read marks by user id. */
+  reads: Map<string, { id: string; n: number }>;
+}
+
+export interface MemoryRoomsOptions {
+  readonly historyLimit: number;
+  readonly historyTtlMs: number;
+  readonly now: () => number;
+}
+
+/** The rooms' logs, shared by the log and the read marks (one state, as one Redis holds both). */
+export type MemoryRooms = ReturnType<typeof createMemoryRooms>;
+
+export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoomsOptions) {
+  const rooms = new Map<string, RoomState>();
+
+  /** Drops what is past the history limit or older than the history TTL, as the append script trims. */
+  const trim = (log: RoomState) => {
+    const oldest = BigInt(now() - historyTtlMs);
+    let drop = Math.max(0, log.entries.length - historyLimit);
+    while (drop < log.ids.length && log.ids[drop]!.ms < oldest) drop++;
+    if (drop === 0) return;
+    for (const e of log.entries.slice(0, drop)) if (!isChange(e)) log.changes.delete(e.id);
+    log.entries.splice(0, drop);
+    log.ids.splice(0, drop);
+    log.numbers.splice(0, drop);
+  };
+
+  return {
+    historyLimit,
+    now,
+    /** A room's log, trimmed; undefined when nothing was ever written to it. */
+    find(room: string): RoomState | undefined {
+      const log = rooms.get(room);
+      if (log) trim(log);
+      return log;
+    },
+    /** A room's log, made if new. */
+    ensure(room: string): RoomState {
+      let log = rooms.get(room);
+      if (!log) rooms.set(room, (log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map() }));
+      trim(log);
+      return log;
+    },
+    /** Appends an entry with the log's next id and time (`write` makes it); `n` is its message number, 0 for changes. */
+    append<E extends LogEntry>(log: RoomState, n: number, write: (id: string, createdAt: string) => E): E {
+      const t = now();
+      const id = nextId(log.last, t);
+      log.last = id;
+      const entry = write(formatId(id), new Date(t).toISOString());
+      log.entries.push(entry);
+      log.ids.push(id);
+      log.numbers.push(n);
+      trim(log);
+      return entry;
+    },
+    /** A message in its final state, or null when deleted. */
+    finalState(log: RoomState, m: StoredMessage): StoredMessage | null {
+      const c = log.changes.get(m.id);
+      if (!c) return m;
+      return 'deleted' in c ? null : { ...m, text: c.text, editedAt: c.editedAt };
+    },
+    /** Index of the first entry whose id is greater than `id` (or equal, when inclusive). */
+    indexAfter(log: RoomState, id: string | StreamId, inclusive = false): number {
+      const target = typeof id === 'string' ? parseId(id)! : id;
+      let lo = 0;
+      let hi = log.ids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = compareIds(log.ids[mid]!, target);
+        if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    },
+  };
+}

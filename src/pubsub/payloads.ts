@@ -1,0 +1,33 @@
+import { parseId } from './ids.js';
+import type { ControlEvent, LogEntry, RoomSignal, StoredMessage } from './types.js';
+
+/*
+ * What may arrive from another instance: payloads crossing Redis are JSON written by the engine's
+ * scripts, checked once per payload (not per listener) before they reach a listener.
+ */
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+export const isStoredMessage = (v: unknown): v is StoredMessage =>
+  isRecord(v) && ['id', 'room', 'text', 'authorId', 'authorName', 'createdAt'].every((k) => typeof v[k] === 'string') && parseId(v.id as string) !== null;
+
+/** A message, or an edit or deletion (which carries kind and target besides). */
+export const isLogEntry = (v: unknown): v is LogEntry => {
+  if (!isStoredMessage(v)) return false;
+  const kind = (v as { kind?: unknown }).kind;
+  return kind === undefined || ((kind === 'edited' || kind === 'deleted') && typeof (v as { target?: unknown }).target === 'string');
+};
+
+/** A message (not a change). */
+export const isMessage = (v: unknown): v is StoredMessage => isLogEntry(v) && !('kind' in v);
+
+export const isControlEvent = (v: unknown): v is ControlEvent => {
+  if (!isRecord(v)) return false;
+  if (v.type === 'login-revoked') return typeof v.familyId === 'string';
+  return v.type === 'member-removed' && typeof v.room === 'string' && typeof v.userId === 'string';
+};
+
+export const isRoomSignal = (v: unknown): v is RoomSignal => {
+  if (!isRecord(v) || typeof v.room !== 'string' || typeof v.userId !== 'string' || typeof v.username !== 'string') return false;
+  return (v.type === 'typing' && typeof v.expiresAt === 'string') || (v.type === 'presence' && typeof v.online === 'boolean');
+};

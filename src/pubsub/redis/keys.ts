@@ -1,0 +1,38 @@
+/**
+ * Key and channel names under the key prefix. The braces are Redis Cluster hash tags: every key
+ * of one room (or one user) and its channel share a slot, so each script touches one slot.
+ */
+
+/** A room's keys (see log.ts, reads.ts and presence.ts for what each holds) and its channels. */
+export function roomKeys(prefix: string, room: string) {
+  const base = `${prefix}room:{${room}}`;
+  return {
+    log: `${base}:log`,
+    n: `${base}:n`,
+    changes: `${base}:changes`,
+    reads: `${base}:reads`,
+    online: `${base}:online`,
+    /** Prefix of the per-user presence keys: `<presence><user id>`. */
+    presence: `${base}:presence:`,
+    /** Live log entries (messages, edits, deletions). */
+    channel: base,
+    /** Typing and presence signals (never stored). */
+    signals: `${base}:signals`,
+  };
+}
+
+/** A user's keys and channel. */
+export function userKeys(prefix: string, userId: string) {
+  const base = `${prefix}user:{${userId}}`;
+  return {
+    /** Live direct messages to the user. */
+    channel: base,
+  };
+}
+
+/** Instance-wide control events (classic pub/sub even on a cluster: low volume). */
+export function controlKeys(prefix: string) {
+  return {
+    channel: `${prefix}control`,
+  };
+}

@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import { defineScript, guarded } from '../../store/redis-client.js';
+import type { ReadMark, ReadMarks } from '../types.js';
+import { roomKeys } from './keys.js';
+import { FIELDS_OF_LUA } from './lua.js';
+
+/*
+ * Read marks beside each room's log (same hash tag): `room:{name}:reads` maps a user id to
+ * `<message id> <n>`, n being the message's number in the room; unread = messages ever appended
+ * (`room:{name}:n`) - n. The append script moves the author's mark (log.ts).
+ */
+
+/*
+ * Moves a read mark forward to the newest message at or before an id.
+ * KEYS: log, n, reads. ARGV: user id, id. Answers: mark id, mark n, messages ever appended.
+ */
+const MARK_READ = `${FIELDS_OF_LUA}
+local high = ARGV[2]
+local mark_id, mark_n
+while not mark_n do
+  local page = redis.call('XREVRANGE', KEYS[1], high, '-', 'COUNT', 100)
+  if #page == 0 then break end
+  for _, entry in ipairs(page) do
+    local f = fields_of(entry)
+    if not f.kind then mark_id, mark_n = entry[1], tonumber(f.n) break end
+  end
+  high = '(' .. page[#page][1]
+end
+local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+if not mark_n then
+  -- nothing retained at or before the id: read up to just before the oldest retained message
+  mark_id, mark_n = ARGV[2], total
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
+  for _, entry in ipairs(oldest) do
+    local f = fields_of(entry)
+    if not f.kind then mark_n = tonumber(f.n) - 1 break end
+  end
+end
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+local current_n = current and tonumber(string.match(current, ' (%d+)$')) or -1
+if mark_n > current_n then
+  redis.call('HSET', KEYS[3], ARGV[1], mark_id .. ' ' .. mark_n)
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+  return { mark_id, mark_n, total }
+end
+return { string.match(current, '^(%S+)'), current_n, total }
+`;
+
+export interface RedisReadsOptions {
+  readonly client: Redis;
+  readonly keyPrefix: string;
+  /** Unread counts stop at the room's history limit. */
+  readonly historyLimit: number;
+}
+
+export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisReadsOptions): ReadMarks {
+  const markReadScript = defineScript(client, 'chatLogMarkRead', MARK_READ);
+  const toReadMark = (markId: string | null, markN: number, total: number): ReadMark => ({
+    lastReadId: markId,
+    unread: Math.min(historyLimit, Math.max(0, total - markN)),
+  });
+  return {
+    markRead: (room, userId, id) =>
+      guarded('markRead', async () => {
+        const k = roomKeys(p, room);
+        const [markId, markN, total] = (await markReadScript(3, k.log, k.n, k.reads, userId, id)) as [string, number, number];
+        return toReadMark(markId, Number(markN), Number(total));
+      }),
+
+    readMarks: (userId, rooms) =>
+      guarded('readMarks', async () => {
+        if (rooms.length === 0) return new Map();
+        // one round trip for every room
+        const pipeline = client.pipeline();
+        for (const room of rooms) {
+          const k = roomKeys(p, room);
+          pipeline.hget(k.reads, userId).get(k.n);
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        const marks = new Map<string, ReadMark>();
+        rooms.forEach((room, i) => {
+          const [markErr, mark] = replies[2 * i] ?? [];
+          const [totalErr, total] = replies[2 * i + 1] ?? [];
+          if (markErr || totalErr) throw markErr ?? totalErr;
+          const [markId, markN] = typeof mark === 'string' ? (mark.split(' ') as [string, string]) : [null, '0'];
+          marks.set(room, toReadMark(markId, Number(markN), Number(total ?? 0)));
+        });
+        return marks;
+      }),
+  };
+}
