@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackendUnavailableError } from '../src/errors.js';
 import { compareIdStrings, parseId } from '../src/pubsub/ids.js';
@@ -24,6 +25,8 @@ interface EngineFactory {
   make(settings?: EngineSettings): Promise<Engine>;
   /** Another instance seeing the same data: a second engine on its own connections, or for memory the same one. */
   peer(of: Engine): Promise<Engine>;
+  /** Everything the backend stores about a room, as text (Redis: every key of the room); null where it cannot be read from outside. */
+  stored(room: string): Promise<string | null>;
   dispose(): Promise<void>;
 }
 
@@ -36,6 +39,9 @@ const memoryFactory = (): EngineFactory => ({
   },
   async peer(of) {
     return of;
+  },
+  async stored() {
+    return null;
   },
   async dispose() {},
 });
@@ -67,6 +73,23 @@ const redisFactory = (): EngineFactory => {
     },
     make,
     peer: () => make(),
+    async stored(room) {
+      const raw = new Redis(url);
+      try {
+        const keys = await raw.keys(`${prefix}room:{${room}}*`);
+        const read = async (key: string): Promise<unknown> => {
+          const type = await raw.type(key);
+          if (type === 'stream') return raw.xrange(key, '-', '+');
+          if (type === 'hash') return raw.hgetall(key);
+          if (type === 'zset') return raw.zrange(key, 0, -1);
+          if (type === 'set') return raw.smembers(key);
+          return raw.get(key);
+        };
+        return JSON.stringify(await Promise.all(keys.map(async (k) => [k, await read(k)])));
+      } finally {
+        raw.disconnect();
+      }
+    },
     async dispose() {
       try {
         await Promise.all(made.map((e) => e.close()));
@@ -364,13 +387,82 @@ function engineContract(factory: EngineFactory) {
       ]);
       expect(await engine.log.range(room, { after: a.id, limit: 10, from: 'oldest' })).toEqual([b]);
       expect(await engine.log.range(room, { limit: 1, from: 'newest' })).toEqual([b]);
-      expect((await engine.log.entries(room, { limit: 10 })).map((e) => (isChange(e) ? `${e.kind}:${e.target}` : e.id))).toEqual([
-        a.id, b.id, c.id, `edited:${a.id}`, `deleted:${c.id}`,
-      ]);
+      // the deleted message leaves only its deletion; the edited one shows its current text
+      const entries = await engine.log.entries(room, { limit: 10 });
+      expect(entries.map((e) => (isChange(e) ? `${e.kind}:${e.target}` : e.id))).toEqual([a.id, b.id, `edited:${a.id}`, `deleted:${c.id}`]);
+      expect(entries[0]).toEqual(history[0]);
       expect((await engine.log.entries(room, { after: c.id, limit: 1 })).map((e) => e.id)).toEqual([edited.change.id]);
+      // live subscribers saw each entry as it happened
       await waitFor(() => live.received.length === 5, { timeoutMs: 5000, what: 'five live entries' });
-      expect(live.received).toEqual(await engine.log.entries(room, { limit: 10 }));
+      expect(live.received).toEqual([a, b, c, edited.change, deleted.change]);
       await live.subscription.unsubscribe();
+    });
+
+    it('a deleted message leaves only its tombstone: its text (first or edited) is in no read, and not stored', async () => {
+      const room = roomName();
+      const a = await engine.log.append(room, draft('secret one', 'ann'));
+      const edited = await engine.log.change(room, { kind: 'edited', target: a.id, text: 'secret two', authorId: 'ann', authorName: 'ann' });
+      const b = await engine.log.append(room, draft('kept', 'bob'));
+      const deleted = await engine.log.change(room, { kind: 'deleted', target: a.id, text: '', authorId: 'ann', authorName: 'ann' });
+      expect(edited.ok && deleted.ok).toBe(true);
+      if (!deleted.ok) return;
+      const reads = {
+        oldest: await engine.log.range(room, { limit: 10, from: 'oldest' }),
+        newest: await engine.log.range(room, { limit: 10, from: 'newest' }),
+        entries: await engine.log.entries(room, { limit: 10 }),
+        replay: await engine.log.entries(room, { after: '0-0', limit: 10 }),
+        resume: await engine.log.range(room, { after: '0-0', limit: 10, from: 'oldest' }),
+      };
+      expect(reads.oldest).toEqual([b]);
+      expect(reads.entries).toEqual([b, deleted.change]);
+      expect(reads.replay).toEqual([b, deleted.change]);
+      expect(deleted.change.text).toBe('');
+      expect(JSON.stringify(reads)).not.toMatch(/secret/);
+      const stored = await factory.stored(room);
+      if (stored !== null) {
+        expect(stored).toContain('kept');
+        expect(stored).not.toMatch(/secret/);
+      }
+      // nothing brings it back, and the tombstone cannot be changed either
+      for (const target of [a.id, deleted.change.id])
+        for (const kind of ['edited', 'deleted'] as const)
+          expect(await engine.log.change(room, { kind, target, text: 'again', authorId: 'ann', authorName: 'ann' })).toEqual({ ok: false, reason: 'not-found' });
+    });
+
+    it('an edited message replays with its current text only: no earlier version is readable', async () => {
+      const room = roomName();
+      const a = await engine.log.append(room, draft('version one', 'ann'));
+      await engine.log.change(room, { kind: 'edited', target: a.id, text: 'version two', authorId: 'ann', authorName: 'ann' });
+      const third = await engine.log.change(room, { kind: 'edited', target: a.id, text: 'version three', authorId: 'ann', authorName: 'ann' });
+      if (!third.ok) throw new Error('edit refused');
+      const current = { ...a, text: 'version three', editedAt: third.change.createdAt };
+      expect(await engine.log.range(room, { limit: 10, from: 'newest' })).toEqual([current]);
+      const replay = await engine.log.entries(room, { after: '0-0', limit: 10 });
+      expect(replay).toEqual([current, third.change]);
+      expect(JSON.stringify(replay)).not.toMatch(/version (one|two)/);
+      const stored = await factory.stored(room);
+      // the message's own entry keeps what it was written with (a stream entry cannot change), but no intermediate version stays
+      if (stored !== null) expect(stored).not.toMatch(/version two/);
+    });
+
+    it('entries pages over redacted entries: fewer than the limit only at the end of the log', async () => {
+      const room = roomName();
+      const kept: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const m = await engine.log.append(room, draft(`m${i}`, 'ann'));
+        if (i % 3 === 0) kept.push(m.id);
+        else await engine.log.change(room, { kind: 'deleted', target: m.id, text: '', authorId: 'ann', authorName: 'ann' });
+      }
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await engine.log.entries(room, { limit: 3, ...(after ? { after } : {}) });
+        seen.push(...page.filter((e) => !isChange(e)).map((e) => e.id));
+        if (page.length < 3) break;
+        expect(page).toHaveLength(3);
+        after = page[2]!.id;
+      }
+      expect(seen).toEqual(kept);
     });
   });
 

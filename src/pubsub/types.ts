@@ -15,7 +15,7 @@ export interface StoredMessage {
   readonly authorName: string;
   /** ISO-8601 UTC. */
   readonly createdAt: string;
-  /** When the text was last edited; set on reads of the final state (range), never on live appends. */
+  /** When the text was last edited; set on reads (range, entries), which show the current state, never on live appends. */
   readonly editedAt?: string;
 }
 
@@ -141,11 +141,19 @@ export interface RoomLog {
    * step; the author's read mark moves to the new message.
    */
   append(room: string, draft: MessageDraft, options?: AppendOptions): Promise<StoredMessage>;
-  /** Edits or deletes a message of the log, by its author only, and publishes the change, in one atomic step. */
+  /**
+   * Edits or deletes a message of the log, by its author only, and publishes the change, in one
+   * atomic step. Redaction: a deleted message's text (first written or edited) leaves the log,
+   * only its deletion remains; an edit leaves no earlier text readable.
+   */
   change(room: string, draft: ChangeDraft, options?: Pick<AppendOptions, 'deadline'>): Promise<ChangeResult>;
-  /** Retained messages of a room, oldest first, in their final state: edits applied, deleted ones left out. */
+  /** Retained messages of a room, oldest first, in their current state: edits applied, deleted ones left out. */
   range(room: string, query: RangeQuery): Promise<StoredMessage[]>;
-  /** Retained log entries after `after` as they happened (messages as first written, then changes), oldest first. */
+  /**
+   * Retained log entries after `after`, oldest first, each showing its message's current state: a
+   * message with its current text (and editedAt), an edit with the current text, a deletion without
+   * text; a deleted message leaves only its deletion. Fewer than `limit` means the log ends.
+   */
   entries(room: string, query: { readonly after?: string; readonly limit: number }): Promise<LogEntry[]>;
 }
 

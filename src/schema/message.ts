@@ -41,7 +41,8 @@ const RoomEventRef = builder.objectRef<subscriptions.RoomEventRecord>('RoomEvent
     message: t.field({
       type: MessageRef,
       nullable: true,
-      description: 'The message after the event (ADDED: as sent; EDITED: with its new text); null for DELETED.',
+      description:
+        'The message (ADDED, EDITED): live, as the event left it; replayed (after), in its current state, so that no earlier text is readable. Null for DELETED.',
       resolve: (e) => e.message,
     }),
   }),
@@ -77,7 +78,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, args, ctx) => messages.editMessage(ctx, { room: args.room, id: String(args.id), text: args.text }),
   }),
   deleteMessage: t.boolean({
-    description: 'The author deletes a message: it leaves history and resume; roomEvents carries the deletion.',
+    description:
+      'The author deletes a message: its text (first and edited) is removed from history, replay and resume; only the DELETED event remains in roomEvents.',
     args: { room: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => messages.deleteMessage(ctx, { room: args.room, id: String(args.id) }),
   }),

@@ -1,3 +1,4 @@
+import { createClient as createSseClient } from 'graphql-sse';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -57,8 +58,31 @@ export function wsClient(wsUrl: string, token: string | (() => string | Promise<
   });
 }
 
-/** Collects a subscription's results; `next(n)` waits until n have arrived. */
+interface Sink<T> {
+  next(result: FormattedExecutionResult<T, unknown>): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/** Collects a graphql-ws subscription's results; `next(n)` waits until n have arrived. */
 export function collect<T = Json>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  return collectFrom<T>((sink) => client.subscribe<T>({ query, variables }, sink));
+}
+
+/** The same over SSE (graphql-sse, one connection per operation), signed in with `token`. */
+export function sseCollect<T = Json>(httpUrl: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+  const client = createSseClient({ url: httpUrl, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  return collectFrom<T>((sink) => {
+    const dispose = client.subscribe<T>({ query, variables }, sink as Parameters<typeof client.subscribe<T>>[1]);
+    return () => {
+      dispose();
+      client.dispose();
+    };
+  });
+}
+
+/** A subscription's results as they come; `next(n)` waits until n have arrived. */
+export function collectFrom<T = Json>(subscribe: (sink: Sink<T>) => () => void) {
   const results: FormattedExecutionResult<T, unknown>[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   let error: unknown = null;
@@ -69,23 +93,20 @@ export function collect<T = Json>(client: Client, query: string, variables: Reco
       w.resolve();
     }
   };
-  const dispose = client.subscribe<T>(
-    { query, variables },
-    {
-      next: (r) => {
-        results.push(r);
-        flush();
-      },
-      error: (e) => {
-        error = e;
-        flush();
-      },
-      complete: () => {
-        completed = true;
-        flush();
-      },
+  const dispose = subscribe({
+    next: (r) => {
+      results.push(r);
+      flush();
     },
-  );
+    error: (e) => {
+      error = e;
+      flush();
+    },
+    complete: () => {
+      completed = true;
+      flush();
+    },
+  });
   return {
     results,
     get error() {

@@ -34,8 +34,15 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       if (!log) return { ok: false, reason: 'not-found' };
       const at = rooms.indexAfter(log, draft.target, true);
       const entry = log.entries[at];
-      if (!entry || entry.id !== draft.target || isChange(entry) || !rooms.finalState(log, entry)) return { ok: false, reason: 'not-found' };
+      if (!entry || entry.id !== draft.target || isChange(entry)) return { ok: false, reason: 'not-found' };
       if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
+      // redaction, as the Redis script does: the previous edit's entry goes, and with a deletion the message's
+      const previous = log.changes.get(draft.target);
+      if (previous) rooms.remove(log, previous.editId);
+      if (draft.kind === 'deleted') {
+        rooms.remove(log, draft.target);
+        log.changes.delete(draft.target);
+      }
       const change = rooms.append(log, 0, (id, createdAt): MessageChange => ({
         kind: draft.kind,
         id,
@@ -46,7 +53,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
         authorName: draft.authorName,
         createdAt,
       }));
-      log.changes.set(draft.target, draft.kind === 'deleted' ? { deleted: true } : { text: change.text, editedAt: change.createdAt });
+      if (draft.kind === 'edited') log.changes.set(draft.target, { text: change.text, editedAt: change.createdAt, editId: change.id });
       publish({ kind: 'room', room }, change);
       return { ok: true, change };
     },
@@ -59,8 +66,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       const out: StoredMessage[] = [];
       const take = (i: number) => {
         const e = log.entries[i]!;
-        const m = isChange(e) ? null : rooms.finalState(log, e);
-        if (m) out.push(m);
+        if (!isChange(e)) out.push(rooms.currentState(log, e));
       };
       if (q.from === 'oldest') for (let i = start; i < end && out.length < q.limit; i++) take(i);
       else {
@@ -74,7 +80,8 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       const log = rooms.find(room);
       if (!log) return [];
       const start = q.after ? rooms.indexAfter(log, q.after) : 0;
-      return log.entries.slice(start, start + q.limit);
+      // each with its message's current state: an edit shows the current text (it is the latest edit)
+      return log.entries.slice(start, start + q.limit).map((e) => (isChange(e) ? e : rooms.currentState(log, e)));
     },
   };
 }

@@ -10,8 +10,8 @@ export interface RoomState {
   numbers: number[];
   /** Messages ever appended: the number of the newest. */
   total: number;
-  /** Final state of changed messages, by message id. */
-  changes: Map<string, { text: string; editedAt: string } | { deleted: true }>;
+  /** Current state of edited messages, by message id, with the id of the edit's entry (as the Redis changes hash). */
+  changes: Map<string, { text: string; editedAt: string; editId: string }>;
   /** Read marks by user id. */
   reads: Map<string, { id: string; n: number }>;
 }
@@ -38,6 +38,20 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     log.entries.splice(0, drop);
     log.ids.splice(0, drop);
     log.numbers.splice(0, drop);
+  };
+
+  /** Index of the first entry whose id is greater than `id` (or equal, when inclusive). */
+  const indexAfter = (log: RoomState, id: string | StreamId, inclusive = false): number => {
+    const target = typeof id === 'string' ? parseId(id)! : id;
+    let lo = 0;
+    let hi = log.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareIds(log.ids[mid]!, target);
+      if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   };
 
   return {
@@ -68,24 +82,20 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       trim(log);
       return entry;
     },
-    /** A message in its final state, or null when deleted. */
-    finalState(log: RoomState, m: StoredMessage): StoredMessage | null {
+    /** A message in its current state (a deleted message is no longer in the log). */
+    currentState(log: RoomState, m: StoredMessage): StoredMessage {
       const c = log.changes.get(m.id);
-      if (!c) return m;
-      return 'deleted' in c ? null : { ...m, text: c.text, editedAt: c.editedAt };
+      return c ? { ...m, text: c.text, editedAt: c.editedAt } : m;
     },
-    /** Index of the first entry whose id is greater than `id` (or equal, when inclusive). */
-    indexAfter(log: RoomState, id: string | StreamId, inclusive = false): number {
-      const target = typeof id === 'string' ? parseId(id)! : id;
-      let lo = 0;
-      let hi = log.ids.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const c = compareIds(log.ids[mid]!, target);
-        if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
+    /** Removes an entry (redaction, as XDEL does); false when there is none with that id. */
+    remove(log: RoomState, id: string): boolean {
+      const at = indexAfter(log, id, true);
+      if (log.entries[at]?.id !== id) return false;
+      log.entries.splice(at, 1);
+      log.ids.splice(at, 1);
+      log.numbers.splice(at, 1);
+      return true;
     },
+    indexAfter,
   };
 }

@@ -13,10 +13,16 @@ import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
  * | key | type | holds |
  * | `room:{name}:log` | stream | entries; a message has text, authorId, authorName and n (its number in the room); a change has kind and target too |
  * | `room:{name}:n` | string | messages ever appended (the newest one's n) |
- * | `room:{name}:changes` | hash | message id -> its final state when edited (`{"t":text,"e":editedAt}`) or deleted (`{"d":1}`) |
+ * | `room:{name}:changes` | hash | message id -> its current state when edited: `{"t":text,"e":editedAt,"x":id of the edit's entry}` |
  * | `room:{name}:reads` | hash | user id -> `<message id> <n>`, the user's read mark (reads.ts) |
  *
  * All of them expire HISTORY_TTL after the room's last write, together.
+ *
+ * Redaction: a deletion removes the message's entry and its edit's entry from the stream (XDEL)
+ * and leaves only its DELETED entry, a tombstone without text; an edit removes the previous edit's
+ * entry. Readers show every entry about a message with the message's current state, so no earlier
+ * text is readable: not in history, replay, resume nor a gap fill. (Entries written before
+ * redaction existed, with several edits or `{"d":1}` states, read the same way.)
  */
 
 /*
@@ -49,7 +55,9 @@ return json
 `;
 
 /*
- * An edit or a deletion by the message's author, appended to the log and published like a message.
+ * An edit or a deletion by the message's author, appended to the log and published like a message,
+ * with the redaction it implies (see above): a deleted message cannot change again, for it is no
+ * longer in the log.
  * KEYS: log, changes. ARGV: deadline, publish command, historyLimit, historyTtl ms, room, kind,
  * target, text, authorId, authorName, channel. Answers the change's JSON, or 'not-found' / 'not-author'.
  */
@@ -59,14 +67,17 @@ if #found == 0 then return 'not-found' end
 local f = fields_of(found[1])
 if f.kind then return 'not-found' end
 local state = redis.call('HGET', KEYS[2], ARGV[7])
-if state and cjson.decode(state).d then return 'not-found' end
+local s = state and cjson.decode(state) or {}
+if s.d then return 'not-found' end
 if f.authorId ~= ARGV[9] then return 'not-author' end
+if s.x then redis.call('XDEL', KEYS[1], s.x) end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'kind', ARGV[6], 'target', ARGV[7], 'text', ARGV[8], 'authorId', ARGV[9], 'authorName', ARGV[10])
 local createdAt = iso_from_ms(tonumber(string.match(id, '^(%d+)-')))
 if ARGV[6] == 'deleted' then
-  redis.call('HSET', KEYS[2], ARGV[7], '{"d":1}')
+  redis.call('XDEL', KEYS[1], ARGV[7])
+  redis.call('HDEL', KEYS[2], ARGV[7])
 else
-  redis.call('HSET', KEYS[2], ARGV[7], cjson.encode({ t = ARGV[8], e = createdAt }))
+  redis.call('HSET', KEYS[2], ARGV[7], cjson.encode({ t = ARGV[8], e = createdAt, x = id }))
 end
 keep_all(ARGV[4])
 local json = cjson.encode({ kind = ARGV[6], id = id, room = ARGV[5], target = ARGV[7], text = ARGV[8], authorId = ARGV[9], authorName = ARGV[10], createdAt = createdAt })
@@ -115,6 +126,44 @@ end
 return out
 `;
 
+/*
+ * Log entries as readers see them (replay, gap fills), in one consistent step: entries from start
+ * (an inclusive id, or '(' id), each shown with its message's current state: a message with its
+ * current text and editedAt, an edit with the current text, a deletion as it is; entries about a
+ * deleted message other than its deletion (only in logs written before redaction) are left out.
+ * Reads until limit entries are found or the log ends. KEYS: log, changes. ARGV: start, limit.
+ * Answers a flat list: id, kind ('' for a message), target, text, authorId, authorName, editedAt.
+ */
+const ENTRIES = `${FIELDS_OF_LUA}
+local out, count = {}, 0
+local limit = tonumber(ARGV[2])
+local low = ARGV[1]
+while count < limit do
+  local page = redis.call('XRANGE', KEYS[1], low, '+', 'COUNT', limit)
+  if #page == 0 then break end
+  for _, entry in ipairs(page) do
+    local f = fields_of(entry)
+    local s = nil
+    if f.kind ~= 'deleted' then
+      local state = redis.call('HGET', KEYS[2], f.target or entry[1])
+      if state then s = cjson.decode(state) end
+    end
+    if count < limit and not (s and s.d) then
+      local text, edited = f.text, ''
+      if s then
+        text = s.t
+        if not f.kind then edited = s.e end
+      end
+      for _, v in ipairs({ entry[1], f.kind or '', f.target or '', text, f.authorId, f.authorName, edited }) do out[#out + 1] = v end
+      count = count + 1
+    end
+  end
+  if #page < limit then break end
+  low = '(' .. page[#page][1]
+end
+return out
+`;
+
 const U64_MAX = (1n << 64n) - 1n;
 
 /** The entry right after `id` (for an exclusive lower bound); null past the largest id. */
@@ -131,12 +180,15 @@ const parseCursor = (id: string, what: string): StreamId => {
   return parsed;
 };
 
-/** A stream entry as the log entry it stands for. */
-export function parseEntry(room: string, [id, fields]: [string, string[]]): LogEntry {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  const base = { id, room, text: f.text ?? '', authorId: f.authorId ?? '', authorName: f.authorName ?? '', createdAt: isoOfId(id) };
-  return f.kind === 'edited' || f.kind === 'deleted' ? { kind: f.kind, target: f.target ?? '', ...base } : base;
+/** ENTRIES' flat answer as log entries. */
+function toEntries(room: string, flat: string[]): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (let i = 0; i + 6 < flat.length; i += 7) {
+    const [id, kind, target, text, authorId, authorName, editedAt] = flat.slice(i, i + 7) as [string, string, string, string, string, string, string];
+    const base = { id, room, text, authorId, authorName, createdAt: isoOfId(id) };
+    out.push(kind === 'edited' || kind === 'deleted' ? { kind, target, ...base } : { ...base, ...(editedAt ? { editedAt } : {}) });
+  }
+  return out;
 }
 
 export interface RedisLogOptions {
@@ -166,6 +218,7 @@ export function createRedisLog(options: RedisLogOptions): RedisLog {
   const appendScript = defineScript(client, 'chatLogAppend', APPEND);
   const changeScript = defineScript(client, 'chatLogChange', CHANGE);
   const rangeScript = defineScript(client, 'chatLogRange', RANGE);
+  const entriesScript = defineScript(client, 'chatLogEntries', ENTRIES);
 
   /** The first id to read: after `after`, and not older than historyTtl; null when nothing can follow `after`. */
   const lowerBound = (after: string | undefined): StreamId | null => {
@@ -176,8 +229,9 @@ export function createRedisLog(options: RedisLogOptions): RedisLog {
     return compareIds(next, floor) > 0 ? next : floor;
   };
   const readEntries = async (room: string, start: string, limit: number): Promise<LogEntry[]> => {
-    const page = await client.xrange(roomKeys(p, room).log, start, '+', 'COUNT', limit);
-    return page.map((entry) => parseEntry(room, entry));
+    if (limit <= 0) return [];
+    const k = roomKeys(p, room);
+    return toEntries(room, (await entriesScript(2, k.log, k.changes, start, limit)) as string[]);
   };
 
   return {
