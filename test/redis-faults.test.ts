@@ -8,6 +8,7 @@ import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js'
 import { createRedisStore } from '../src/store/redis.js';
 import type { Store } from '../src/store/types.js';
 import { waitFor } from './support/net.js';
+import { startTcpProxy } from './support/proxy.js';
 import { startRedisServer, type RedisServer } from './support/redis.js';
 
 // A private redis-server on its own port: these tests kill, stop and restart it (never the shared one).
@@ -119,6 +120,60 @@ describe('redis faults', () => {
     const numsub = async () => Number(((await backend.client.pubsub('NUMSUB', `faults:room:{${leftRoom}}`)) as [string, number])[1]);
     await waitFor(async () => (await numsub()) === 0, { timeoutMs: 5000, what: 'the left channel to be unsubscribed' });
     await subscription.unsubscribe();
+  });
+
+  it('an append that Redis ran but whose reply was cut off fails; retried with the same clientId it answers that message, and the log holds it once', async () => {
+    const proxy = await startTcpProxy(server.port);
+    const client = createRedisClient(proxy.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS, name: 'faults-cutoff' });
+    const subscriber = createRedisClient(server.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS, name: 'faults-cutoff-sub' });
+    await Promise.all([waitUntilReady(client, 5000), waitUntilReady(subscriber, 5000)]);
+    const engine = createRedisEngine({ client, subscriber, keyPrefix: 'faults:', historyLimit: 100, historyTtl: 3600 });
+    try {
+      const room = roomName();
+      const received: StoredMessage[] = [];
+      await backend.engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+      const clientId = randomUUID();
+      // Redis runs the script; its reply never reaches the client, which times out
+      proxy.mute('faults-cutoff');
+      const lost = await timed(() => engine.log.append(room, draft('sent once'), { clientId }));
+      expect(lost.error).toBeInstanceOf(BackendUnavailableError);
+      await waitFor(() => received.length === 1, { what: 'the message Redis stored and published' });
+      // the connection is dropped (as a dead link would be) and comes back
+      proxy.cut('faults-cutoff');
+      await waitFor(() => client.status !== 'ready', { what: 'the client to see its connection drop' });
+      proxy.restore();
+      await waitFor(() => client.status === 'ready', { timeoutMs: 10_000, what: 'the client to reconnect' });
+      const retried = await engine.log.append(room, draft('sent once'), { clientId });
+      expect(retried).toEqual(received[0]);
+      expect(await backend.engine.log.range(room, { limit: 10, from: 'oldest' })).toEqual([retried]);
+      const probe = await engine.log.append(room, draft('probe'));
+      await waitFor(() => received.length === 2, { what: 'the probe' });
+      expect(received.map((m) => m.id)).toEqual([retried.id, probe.id]);
+    } finally {
+      await engine.close();
+      await proxy.close();
+    }
+  });
+
+  it('an engine closes promptly while its connections wait between two reconnection attempts', async () => {
+    const proxy = await startTcpProxy(server.port);
+    const client = createRedisClient(proxy.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS, name: 'faults-closing' });
+    const subscriber = createRedisClient(proxy.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS, name: 'faults-closing-sub' });
+    await Promise.all([waitUntilReady(client, 5000), waitUntilReady(subscriber, 5000)]);
+    const engine = createRedisEngine({ client, subscriber, keyPrefix: 'faults:', historyLimit: 100, historyTtl: 3600 });
+    try {
+      proxy.cut();
+      await waitFor(() => client.status === 'reconnecting' && subscriber.status === 'reconnecting', { what: 'both connections between attempts' });
+      const { ms, error } = await timed(() => engine.close());
+      expect(error).toBeUndefined();
+      expect(ms).toBeLessThan(3000);
+      // and stays closed: with Redis reachable again, past the next retry delay, neither reconnects
+      proxy.restore();
+      await new Promise((r) => setTimeout(r, 500));
+      expect([client.status, subscriber.status]).not.toContain('ready');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('an append to a Redis that hangs fails, and after Redis wakes up the refused message is not in the log', async () => {

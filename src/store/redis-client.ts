@@ -110,8 +110,11 @@ export async function quitClient(client: Redis, timeoutMs = 1000): Promise<void>
   }
   // not connected, QUIT failed or unanswered: close the socket and stop reconnecting
   if ((client.status as string) !== 'end') {
+    const between = client.status === 'reconnecting';
     client.disconnect();
-    await ended;
+    // between two attempts there is no socket to close and ioredis never emits 'end' (its #1247,
+    // #1830): disconnect() cleared the retry timer, so nothing is left to wait for
+    if (!between) await ended;
   }
 }
 
