@@ -466,6 +466,74 @@ function engineContract(factory: EngineFactory) {
     });
   });
 
+  describe('idempotency', () => {
+    it('a retry with the same clientId by the same author in the same room returns the first message, on every instance; the log and subscribers hold it once', async () => {
+      const other = await factory.peer(engine);
+      const room = roomName();
+      const here = await collect(engine, { kind: 'room', room });
+      const there = await collect(other, { kind: 'room', room });
+      const first = await engine.log.append(room, draft('once'), { clientId: 'key-1' });
+      expect(await other.log.append(room, draft('once'), { clientId: 'key-1' })).toEqual(first);
+      expect(await engine.log.append(room, draft('once'), { clientId: 'key-1' })).toEqual(first);
+      // racing retries: one message
+      const raced = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : engine).log.append(room, draft('raced'), { clientId: 'key-2' })));
+      expect(new Set(raced.map((m) => m.id)).size).toBe(1);
+      const later = await engine.log.append(room, draft('later'));
+      expect(await engine.log.range(room, { limit: 10, from: 'oldest' })).toEqual([first, raced[0], later]);
+      await waitFor(() => here.received.length >= 3 && there.received.length >= 3, { timeoutMs: 5000, what: 'three deliveries on both' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(here.received).toEqual([first, raced[0], later]);
+      expect(there.received).toEqual([first, raced[0], later]);
+      await Promise.all([here.subscription.unsubscribe(), there.subscription.unsubscribe()]);
+    });
+
+    it('another author, another room or another key make a new message, and so does every append without a key', async () => {
+      const room = roomName();
+      const first = await engine.log.append(room, draft('text', 'ann'), { clientId: 'same' });
+      const byBob = await engine.log.append(room, draft('text', 'bob'), { clientId: 'same' });
+      const elsewhere = await engine.log.append(roomName(), draft('text', 'ann'), { clientId: 'same' });
+      const otherKey = await engine.log.append(room, draft('text', 'ann'), { clientId: 'other' });
+      const plain = [await engine.log.append(room, draft('text', 'ann')), await engine.log.append(room, draft('text', 'ann'))];
+      expect(new Set([first, byBob, elsewhere, otherKey, ...plain].map((m) => `${m.room} ${m.id}`)).size).toBe(6);
+      expect(await engine.log.range(room, { limit: 10, from: 'oldest' })).toHaveLength(5);
+    });
+
+    it('a retry answers the message as the log shows it now: edited, its current text; deleted, its id without text, and it does not come back', async () => {
+      const room = roomName();
+      const a = await engine.log.append(room, draft('first words', 'ann'), { clientId: 'edit-me' });
+      const edit = await engine.log.change(room, { kind: 'edited', target: a.id, text: 'second words', authorId: 'ann', authorName: 'ann' });
+      if (!edit.ok) throw new Error('edit refused');
+      expect(await engine.log.append(room, draft('first words', 'ann'), { clientId: 'edit-me' })).toEqual({ ...a, text: 'second words', editedAt: edit.change.createdAt });
+      const b = await engine.log.append(room, draft('doomed words', 'ann'), { clientId: 'delete-me' });
+      await engine.log.change(room, { kind: 'deleted', target: b.id, text: '', authorId: 'ann', authorName: 'ann' });
+      const retried = await engine.log.append(room, draft('doomed words', 'ann'), { clientId: 'delete-me' });
+      expect(retried).toEqual({ ...b, text: '' });
+      expect((await engine.log.range(room, { limit: 10, from: 'oldest' })).map((m) => m.id)).toEqual([a.id]);
+      expect(JSON.stringify(await engine.log.entries(room, { limit: 10 }))).not.toMatch(/doomed|first words/);
+    });
+
+    it('a retried direct message notifies nobody a second time', async () => {
+      const room = roomName();
+      const bob = randomUUID();
+      const inbox = await collect(engine, { kind: 'user', userId: bob });
+      const m = await engine.log.append(room, draft('psst'), { notifyUsers: [bob], clientId: 'dm-1' });
+      expect(await engine.log.append(room, draft('psst'), { notifyUsers: [bob], clientId: 'dm-1' })).toEqual(m);
+      const next = await engine.log.append(room, draft('next'), { notifyUsers: [bob] });
+      await waitFor(() => inbox.received.length >= 2, { timeoutMs: 5000, what: 'two notifications' });
+      expect(inbox.received.map((e) => e.id)).toEqual([m.id, next.id]);
+      await inbox.subscription.unsubscribe();
+    });
+
+    it('a key holds for the history TTL', async () => {
+      let clock = Date.now();
+      const aged = await factory.make({ historyTtl: 60, now: () => clock });
+      const room = roomName();
+      const m = await aged.log.append(room, draft('kept a while'), { clientId: 'ttl' });
+      clock += 50_000;
+      expect(await aged.log.append(room, draft('kept a while'), { clientId: 'ttl' })).toEqual(m);
+    });
+  });
+
   describe('read marks', () => {
     it('count what came after the mark, move forward only, and follow the author on send', async () => {
       const room = roomName();
@@ -580,6 +648,19 @@ describe('redis engine internals', () => {
     const lua = `${ISO_FROM_MS_LUA}\nlocal out = {}\nfor i = 1, #ARGV do out[i] = iso_from_ms(tonumber(ARGV[i])) end\nreturn out`;
     const got = (await client.eval(lua, 0, ...samples.map(String))) as string[];
     expect(got).toEqual(samples.map((ms) => new Date(ms).toISOString()));
+  });
+
+  it('an idempotency key is a string in the room\'s slot holding the message id, kept for the history TTL', async () => {
+    const subscriber = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals-sub' });
+    const appender = createRedisClient(url, { commandTimeoutMs: 3000, name: 'engine-internals-app' });
+    await Promise.all([waitUntilReady(subscriber, 5000), waitUntilReady(appender, 5000), waitUntilReady(client, 5000)]);
+    const engine = createRedisEngine({ client: appender, subscriber, keyPrefix: prefix, historyLimit: 100, historyTtl: 3600 });
+    const room = roomName();
+    const m = await engine.log.append(room, draft('keyed'), { clientId: 'abc-123' });
+    const key = `${prefix}room:{${room}}:client:author-1:abc-123`;
+    expect(await client.get(key)).toBe(m.id);
+    expect(await client.pttl(key)).toBeGreaterThan(3_590_000);
+    await engine.close();
   });
 
   it('a room log is a stream under <prefix>room:{name}:log and its message is published on <prefix>room:{name}', async () => {

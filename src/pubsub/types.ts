@@ -105,7 +105,8 @@ export interface AppendOptions {
   readonly notifyUsers?: readonly string[];
   /**
    * The sender's idempotency key: an append with the key of an earlier append by the same author in
-   * the same room (within the history TTL) returns that message instead of storing a second one.
+   * the same room (within the history TTL) returns that message, as the log shows it now (edited:
+   * its current text; deleted: without text), instead of storing, publishing or notifying again.
    */
   readonly clientId?: string;
   /**

@@ -1,4 +1,5 @@
 import { BackendUnavailableError } from '../../errors.js';
+import { isoOfId } from '../ids.js';
 import { isChange, type MessageChange, type RoomLog, type StoredMessage, type Topic, type LogEntry } from '../types.js';
 import type { MemoryRooms } from './rooms.js';
 
@@ -13,6 +14,15 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
     async append(room, draft, opts = {}) {
       checkDeadline(rooms.now(), opts.deadline, 'append');
       const log = rooms.ensure(room);
+      // a retry with the same idempotency key answers the message it appended, as the log now shows it
+      const key = opts.clientId ? `${draft.authorId}\n${opts.clientId}` : null;
+      const seen = key ? log.clients.get(key) : undefined;
+      if (seen) {
+        const entry = log.entries[rooms.indexAfter(log, seen.id, true)];
+        if (entry?.id === seen.id && !isChange(entry)) return rooms.currentState(log, entry);
+        // deleted (or trimmed) since: its id, without text
+        return { id: seen.id, room, text: '', authorId: draft.authorId, authorName: draft.authorName, createdAt: isoOfId(seen.id) };
+      }
       const n = ++log.total;
       const message = rooms.append(log, n, (id, createdAt): StoredMessage => ({
         id,
@@ -23,6 +33,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
         createdAt,
       }));
       log.reads.set(draft.authorId, { id: message.id, n });
+      if (key) log.clients.set(key, { id: message.id, until: rooms.now() + rooms.historyTtlMs });
       publish({ kind: 'room', room }, message);
       for (const userId of opts.notifyUsers ?? []) publish({ kind: 'user', userId }, message);
       return message;

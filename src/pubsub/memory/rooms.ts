@@ -14,6 +14,8 @@ export interface RoomState {
   changes: Map<string, { text: string; editedAt: string; editId: string }>;
   /** Read marks by user id. */
   reads: Map<string, { id: string; n: number }>;
+  /** Idempotency keys (`<author id>\n<client id>`) -> the message appended with it and until when the key holds (Unix ms), oldest first. */
+  clients: Map<string, { id: string; until: number }>;
 }
 
 export interface MemoryRoomsOptions {
@@ -33,6 +35,11 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     const oldest = BigInt(now() - historyTtlMs);
     let drop = Math.max(0, log.entries.length - historyLimit);
     while (drop < log.ids.length && log.ids[drop]!.ms < oldest) drop++;
+    // idempotency keys expire after the history TTL (each was set with the same TTL: oldest first)
+    for (const [key, { until }] of log.clients) {
+      if (until > now()) break;
+      log.clients.delete(key);
+    }
     if (drop === 0) return;
     for (const e of log.entries.slice(0, drop)) if (!isChange(e)) log.changes.delete(e.id);
     log.entries.splice(0, drop);
@@ -56,6 +63,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
 
   return {
     historyLimit,
+    historyTtlMs,
     now,
     /** A room's log, trimmed; undefined when nothing was ever written to it. */
     find(room: string): RoomState | undefined {
@@ -66,7 +74,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     /** A room's log, made if new. */
     ensure(room: string): RoomState {
       let log = rooms.get(room);
-      if (!log) rooms.set(room, (log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map() }));
+      if (!log) rooms.set(room, (log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map() }));
       trim(log);
       return log;
     },

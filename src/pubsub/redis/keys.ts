@@ -14,6 +14,8 @@ export function roomKeys(prefix: string, room: string) {
     online: `${base}:online`,
     /** Prefix of the per-user presence keys: `<presence><user id>`. */
     presence: `${base}:presence:`,
+    /** An author's idempotency key: the id of the message first appended with it (see log.ts). */
+    client: (authorId: string, clientId: string) => `${base}:client:${authorId}:${clientId}`,
     /** Live log entries (messages, edits, deletions). */
     channel: base,
     /** Typing and presence signals (never stored). */

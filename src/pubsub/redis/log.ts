@@ -15,6 +15,7 @@ import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
  * | `room:{name}:n` | string | messages ever appended (the newest one's n) |
  * | `room:{name}:changes` | hash | message id -> its current state when edited: `{"t":text,"e":editedAt,"x":id of the edit's entry}` |
  * | `room:{name}:reads` | hash | user id -> `<message id> <n>`, the user's read mark (reads.ts) |
+ * | `room:{name}:client:<author id>:<client id>` | string | the id of the message appended with that idempotency key |
  *
  * All of them expire HISTORY_TTL after the room's last write, together.
  *
@@ -29,9 +30,17 @@ import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
  * Append and publish in one script, so that Redis runs them as one step: subscribers receive a
  * room's entries in the order of their ids, and an entry is published iff it is in the log.
  *
- * KEYS: log, n, changes, reads. ARGV: deadline ms ('' = none), publish command, historyLimit,
- * historyTtl ms, room, text, authorId, authorName, then the channels to publish on (the room's,
- * then notified users').
+ * KEYS: log, n, changes, reads, and the author's idempotency key when the sender gave one.
+ * ARGV: deadline ms ('' = none), publish command, historyLimit, historyTtl ms, room, text,
+ * authorId, authorName, then the channels to publish on (the room's, then notified users').
+ * Answers { the message's JSON, 1 when it was appended before with the same key (nothing new is
+ * written or published) or 0 }.
+ *
+ * - Idempotency: an append with a key already used by the same author in the same room (within
+ *   historyTtl: the key expires with the room's other keys) answers that message, as the log now
+ *   shows it: a retry whose first reply was lost (the connection dropped after Redis ran the
+ *   script) learns the id it got, and the log holds the message once. The key is checked and set
+ *   in the same step as the append.
  *
  * - The deadline is checked against the server's clock (TIME): a stalled Redis that wakes up
  *   refuses work whose caller has already been answered with an error.
@@ -43,15 +52,29 @@ import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
  * - The author has read what they wrote: their read mark moves to the new message.
  */
 const APPEND = `${WRITE_PRELUDE}
+local seen = KEYS[5] and redis.call('GET', KEYS[5])
+if seen then
+  local found = redis.call('XRANGE', KEYS[1], seen, seen)
+  local f = found[1] and fields_of(found[1]) or {}
+  local text, edited = f.text or '', nil
+  local state = found[1] and redis.call('HGET', KEYS[3], seen)
+  if state then
+    local s = cjson.decode(state)
+    text, edited = s.t or '', s.e
+  end
+  local ms = tonumber(string.match(seen, '^(%d+)-'))
+  return { cjson.encode({ id = seen, room = ARGV[5], text = text, authorId = ARGV[7], authorName = ARGV[8], createdAt = iso_from_ms(ms), editedAt = edited }), 1 }
+end
 local n = redis.call('INCR', KEYS[2])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'text', ARGV[6], 'authorId', ARGV[7], 'authorName', ARGV[8], 'n', n)
 redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[4])))
 redis.call('HSET', KEYS[4], ARGV[7], id .. ' ' .. n)
+if KEYS[5] then redis.call('SET', KEYS[5], id) end
 keep_all(ARGV[4])
 local ms = tonumber(string.match(id, '^(%d+)-'))
 local json = cjson.encode({ id = id, room = ARGV[5], text = ARGV[6], authorId = ARGV[7], authorName = ARGV[8], createdAt = iso_from_ms(ms) })
 for i = 9, #ARGV do redis.call(publish, ARGV[i], json) end
-return json
+return { json, 0 }
 `;
 
 /*
@@ -238,13 +261,14 @@ export function createRedisLog(options: RedisLogOptions): RedisLog {
     async append(room: string, draft: MessageDraft, opts: AppendOptions = {}): Promise<StoredMessage> {
       const k = roomKeys(p, room);
       const channels = [k.channel, ...(opts.notifyUsers ?? []).map((userId) => userKeys(p, userId).channel)];
+      const keys = [k.log, k.n, k.changes, k.reads, ...(opts.clientId ? [k.client(draft.authorId, opts.clientId)] : [])];
       try {
-        const json = await appendScript(
-          4, k.log, k.n, k.changes, k.reads,
+        const [json] = (await appendScript(
+          keys.length, ...keys,
           deadlineOf(client, opts.deadline), publishCommand, historyLimit, historyTtlMs, room, draft.text, draft.authorId, draft.authorName,
           ...channels,
-        );
-        return JSON.parse(String(json)) as StoredMessage;
+        )) as [string, number];
+        return JSON.parse(json) as StoredMessage;
       } catch (err) {
         throw writeFailure(err, 'append');
       }
