@@ -1,25 +1,83 @@
 import type { Redis } from 'ioredis';
-import { guarded } from '../../store/redis-client.js';
+import { defineScript, guarded } from '../../store/redis-client.js';
 import { isControlEvent } from '../payloads.js';
 import type { ControlBus, ControlEvent } from '../types.js';
-import type { Channels } from './channels.js';
+import type { Channels, Delivered } from './channels.js';
 import { controlKeys } from './keys.js';
+import { WRITE_PRELUDE } from './lua.js';
+
+/*
+ * Control events (a revoked login, a removed member) in a log as well as on a channel: the script
+ * appends the event to `control:log` and publishes it with its log id in one step, and after a
+ * reconnect the engine fills the control channel's gap from the log, before any room's, so a
+ * revocation published while an instance's subscriber was down still takes effect there (before
+ * the room messages it missed go out). Kept for HISTORY_TTL (at most CONTROL_LOG_LIMIT events): an
+ * outage longer than that would lose what was trimmed.
+ */
+
+/** Events kept at least (trimming is approximate). */
+const CONTROL_LOG_LIMIT = 100_000;
+
+/** KEYS: log. ARGV: deadline ('' = none), publish command, maxlen, ttl ms, event JSON, channel. Answers the event's log id. */
+const PUBLISH_EVENT = `${WRITE_PRELUDE}
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[5])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[4])))
+keep_all(ARGV[4])
+redis.call(publish, ARGV[6], '{"c":"' .. id .. '","e":' .. ARGV[5] .. '}')
+return id
+`;
 
 export interface RedisControlOptions {
   readonly client: Redis;
   readonly channels: Channels;
   readonly keyPrefix: string;
+  /** Classic PUBLISH even on a cluster: one low-volume channel. */
+  readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
+  /** Seconds an event is kept for filling gaps. */
+  readonly historyTtl: number;
 }
 
-/** Control events between instances on one classic channel. */
-export function createRedisControl({ client, channels, keyPrefix }: RedisControlOptions): ControlBus {
+/** A control payload: `{c, e}` from the script; a bare event from an instance of an earlier version (no log id). */
+function decode(payload: unknown): Delivered<ControlEvent> | null {
+  if (isControlEvent(payload)) return { cursor: null, value: payload };
+  const p = payload as { c?: unknown; e?: unknown } | null;
+  return typeof p?.c === 'string' && isControlEvent(p.e) ? { cursor: p.c, value: p.e } : null;
+}
+
+export function createRedisControl({ client, channels, keyPrefix, publishCommand, historyTtl }: RedisControlOptions): ControlBus {
   const k = controlKeys(keyPrefix);
+  const publishScript = defineScript(client, 'chatControlPublish', PUBLISH_EVENT);
   return {
     async publish(event) {
-      await guarded('broadcast', () => client.publish(k.channel, JSON.stringify(event)));
+      await guarded('broadcast', () => publishScript(1, k.log, '', publishCommand, CONTROL_LOG_LIMIT, historyTtl * 1000, JSON.stringify(event), k.channel));
     },
     subscribe(listener) {
-      return channels.subscribe<ControlEvent>(k.channel, { decode: (e) => (isControlEvent(e) ? { cursor: null, value: e } : null) }, listener);
+      return channels.subscribe<ControlEvent>(
+        k.channel,
+        {
+          decode,
+          fillFirst: true,
+          log: {
+            async head() {
+              const [latest] = await client.xrevrange(k.log, '+', '-', 'COUNT', 1);
+              return latest?.[0] ?? '0-0';
+            },
+            async after(cursor, limit) {
+              const page = await client.xrange(k.log, `(${cursor}`, '+', 'COUNT', limit);
+              return page.map(([id, fields]) => {
+                let event: unknown = null;
+                try {
+                  event = JSON.parse(fields[fields.indexOf('e') + 1] ?? 'null');
+                } catch {
+                  // not an event: the cursor moves on
+                }
+                return { cursor: id, value: isControlEvent(event) ? event : null };
+              });
+            },
+          },
+        },
+        listener,
+      );
     },
   };
 }

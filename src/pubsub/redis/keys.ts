@@ -27,14 +27,19 @@ export function roomKeys(prefix: string, room: string) {
 export function userKeys(prefix: string, userId: string) {
   const base = `${prefix}user:{${userId}}`;
   return {
-    /** Live direct messages to the user. */
+    /** Live direct messages to the user: `{"c":<inbox id>,"m":<message>}`. */
     channel: base,
+    /** The user's inbox: a stream of references to the direct messages sent to them (see inbox.ts). */
+    inbox: `${base}:inbox`,
   };
 }
 
 /** Instance-wide control events (classic pub/sub even on a cluster: low volume). */
 export function controlKeys(prefix: string) {
   return {
+    /** Control events as they are published: `{"c":<log id>,"e":<event>}`. */
     channel: `${prefix}control`,
+    /** The control events of the last HISTORY_TTL (see control.ts). */
+    log: `${prefix}control:log`,
   };
 }

@@ -3,7 +3,8 @@ import { defineScript, guarded } from '../../store/redis-client.js';
 import { compareIds, formatId, isoOfId, parseId, type StreamId } from '../ids.js';
 import type { AppendOptions, ChangeDraft, ChangeResult, LogEntry, MessageChange, MessageDraft, RangeQuery, RoomLog, StoredMessage } from '../types.js';
 import { deadlineOf, writeFailure } from './deadline.js';
-import { roomKeys, userKeys } from './keys.js';
+import type { RedisInbox } from './inbox.js';
+import { roomKeys } from './keys.js';
 import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
 
 /**
@@ -32,9 +33,9 @@ import { FIELDS_OF_LUA, WRITE_PRELUDE } from './lua.js';
  *
  * KEYS: log, n, changes, reads, and the author's idempotency key when the sender gave one.
  * ARGV: deadline ms ('' = none), publish command, historyLimit, historyTtl ms, room, text,
- * authorId, authorName, then the channels to publish on (the room's, then notified users').
- * Answers { the message's JSON, 1 when it was appended before with the same key (nothing new is
- * written or published) or 0 }.
+ * authorId, authorName, the room's channel. Answers { the message's JSON, 1 when it was appended
+ * before with the same key (nothing new is written or published) or 0 }. Notified users (direct
+ * messages) are told in a second step, in their own slot (inbox.ts).
  *
  * - Idempotency: an append with a key already used by the same author in the same room (within
  *   historyTtl: the key expires with the room's other keys) answers that message, as the log now
@@ -73,7 +74,7 @@ if KEYS[5] then redis.call('SET', KEYS[5], id) end
 keep_all(ARGV[4])
 local ms = tonumber(string.match(id, '^(%d+)-'))
 local json = cjson.encode({ id = id, room = ARGV[5], text = ARGV[6], authorId = ARGV[7], authorName = ARGV[8], createdAt = iso_from_ms(ms) })
-for i = 9, #ARGV do redis.call(publish, ARGV[i], json) end
+redis.call(publish, ARGV[9], json)
 return { json, 0 }
 `;
 
@@ -225,6 +226,8 @@ export interface RedisLogOptions {
   readonly historyTtl: number;
   /** Clock for ageing in range (Unix ms). */
   readonly now: () => number;
+  /** Where direct messages are announced to their recipients. */
+  readonly inbox: RedisInbox;
 }
 
 export interface RedisLog extends RoomLog {
@@ -232,6 +235,8 @@ export interface RedisLog extends RoomLog {
   after(room: string, after: string, limit: number): Promise<LogEntry[]>;
   /** The id of the room's newest entry; '0-0' when there is none. */
   head(room: string): Promise<string>;
+  /** One retained message in its current state; null when deleted or no longer retained. */
+  find(room: string, id: string): Promise<StoredMessage | null>;
 }
 
 /** The writing and reading side of room logs. */
@@ -260,18 +265,23 @@ export function createRedisLog(options: RedisLogOptions): RedisLog {
   return {
     async append(room: string, draft: MessageDraft, opts: AppendOptions = {}): Promise<StoredMessage> {
       const k = roomKeys(p, room);
-      const channels = [k.channel, ...(opts.notifyUsers ?? []).map((userId) => userKeys(p, userId).channel)];
       const keys = [k.log, k.n, k.changes, k.reads, ...(opts.clientId ? [k.client(draft.authorId, opts.clientId)] : [])];
+      let message: StoredMessage;
+      let retried: boolean;
       try {
-        const [json] = (await appendScript(
+        const [json, seen] = (await appendScript(
           keys.length, ...keys,
-          deadlineOf(client, opts.deadline), publishCommand, historyLimit, historyTtlMs, room, draft.text, draft.authorId, draft.authorName,
-          ...channels,
+          deadlineOf(client, opts.deadline), publishCommand, historyLimit, historyTtlMs, room, draft.text, draft.authorId, draft.authorName, k.channel,
         )) as [string, number];
-        return JSON.parse(json) as StoredMessage;
+        message = JSON.parse(json) as StoredMessage;
+        retried = Number(seen) === 1;
       } catch (err) {
         throw writeFailure(err, 'append');
       }
+      // the message is stored: the answer is success whatever becomes of the notifications (a
+      // retry with the same key adds the ones its first attempt may not have made)
+      await Promise.all((opts.notifyUsers ?? []).map((userId) => options.inbox.notify(userId, message, retried).catch(() => {})));
+      return message;
     },
 
     async change(room: string, draft: ChangeDraft, opts: Pick<AppendOptions, 'deadline'> = {}): Promise<ChangeResult> {
@@ -320,6 +330,14 @@ export function createRedisLog(options: RedisLogOptions): RedisLog {
       }),
 
     after: (room, after, limit) => readEntries(room, `(${after}`, limit),
+
+    async find(room, id) {
+      const k = roomKeys(p, room);
+      const flat = (await rangeScript(2, k.log, k.changes, 'oldest', id, id, 1)) as string[];
+      if (flat.length < 5) return null;
+      const [, text, authorId, authorName, editedAt] = flat as [string, string, string, string, string];
+      return { id, room, text, authorId, authorName, createdAt: isoOfId(id), ...(editedAt ? { editedAt } : {}) };
+    },
 
     async head(room) {
       const [latest] = await client.xrevrange(roomKeys(p, room).log, '+', '-', 'COUNT', 1);
