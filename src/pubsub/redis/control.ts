@@ -4,7 +4,7 @@ import { isControlEvent } from '../payloads.js';
 import type { ControlBus, ControlEvent } from '../types.js';
 import type { Channels, Delivered } from './channels.js';
 import { controlKeys } from './keys.js';
-import { WRITE_PRELUDE } from './lua.js';
+import { LOG_AND_PUBLISH_LUA, WRITE_PRELUDE } from './lua.js';
 
 /*
  * Control events (a revoked login, a removed member) in a log as well as on a channel: the script
@@ -19,12 +19,8 @@ import { WRITE_PRELUDE } from './lua.js';
 const CONTROL_LOG_LIMIT = 100_000;
 
 /** KEYS: log. ARGV: deadline ('' = none), publish command, maxlen, ttl ms, event JSON, channel. Answers the event's log id. */
-const PUBLISH_EVENT = `${WRITE_PRELUDE}
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[5])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[4])))
-keep_all(ARGV[4])
-redis.call(publish, ARGV[6], '{"c":"' .. id .. '","e":' .. ARGV[5] .. '}')
-return id
+const PUBLISH_EVENT = `${WRITE_PRELUDE}${LOG_AND_PUBLISH_LUA}
+return log_and_publish({ 'e', ARGV[5] }, 'e', ARGV[5], ARGV[6])
 `;
 
 export interface RedisControlOptions {

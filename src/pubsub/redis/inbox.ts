@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { defineScript } from '../../store/redis-client.js';
 import type { StoredMessage } from '../types.js';
 import { userKeys } from './keys.js';
-import { WRITE_PRELUDE } from './lua.js';
+import { LOG_AND_PUBLISH_LUA, WRITE_PRELUDE } from './lua.js';
 
 /*
  * A user's inbox: `user:{id}:inbox`, a stream of references (room, message id) to the direct
@@ -21,7 +21,7 @@ import { WRITE_PRELUDE } from './lua.js';
  * message JSON, channel, '1' when the append was a retry (then a reference already there for this
  * message, from the first attempt, is not added twice). Answers the reference's inbox id.
  */
-const NOTIFY = `${WRITE_PRELUDE}
+const NOTIFY = `${WRITE_PRELUDE}${LOG_AND_PUBLISH_LUA}
 if ARGV[9] == '1' then
   local since = math.max(0, tonumber(string.match(ARGV[6], '^(%d+)-')) - 60000)
   for _, entry in ipairs(redis.call('XRANGE', KEYS[1], string.format('%d', since), '+')) do
@@ -29,11 +29,7 @@ if ARGV[9] == '1' then
     if f.r == ARGV[5] and f.m == ARGV[6] then return entry[1] end
   end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'r', ARGV[5], 'm', ARGV[6])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[4])))
-keep_all(ARGV[4])
-redis.call(publish, ARGV[8], '{"c":"' .. id .. '","m":' .. ARGV[7] .. '}')
-return id
+return log_and_publish({ 'r', ARGV[5], 'm', ARGV[6] }, 'm', ARGV[7], ARGV[8])
 `;
 
 export interface RedisInboxOptions {

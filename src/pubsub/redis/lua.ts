@@ -55,3 +55,18 @@ local function keep_all(ttl)
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 `;
+
+/**
+ * For the logs behind user and control channels (WRITE_PRELUDE first; KEYS[1] the log, ARGV[3]
+ * its MAXLEN, ARGV[4] its TTL in ms): appends `fields`, trims, keeps every key for the TTL, and
+ * publishes `{"c":<entry id>,"<name>":<json>}` on `channel`. Answers the entry id.
+ */
+export const LOG_AND_PUBLISH_LUA = `
+local function log_and_publish(fields, name, json, channel)
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[4])))
+  keep_all(ARGV[4])
+  redis.call(publish, channel, '{"c":"' .. id .. '","' .. name .. '":' .. json .. '}')
+  return id
+end
+`;
