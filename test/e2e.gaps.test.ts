@@ -86,12 +86,16 @@ describe('an instance whose pub/sub connection was down applies what it missed o
 
   it("a logout while B was cut off closes that login's sockets on B with 4403 once B reconnects", async () => {
     const s = await signUp(a.httpUrl, 'bye');
-    let connected = false;
+    let received = 0;
     const closed = new Promise<number>((resolve) => {
-      const client = wsClient(b.wsUrl, s.accessToken, { on: { connected: () => (connected = true), closed: (e) => resolve((e as { code: number }).code) } });
-      client.subscribe({ query: 'subscription { directMessageAdded { id } }' }, { next() {}, error() {}, complete() {} });
+      const client = wsClient(b.wsUrl, s.accessToken, { on: { closed: (e) => resolve((e as { code: number }).code) } });
+      client.subscribe({ query: 'subscription { directMessageAdded { id } }' }, { next: () => void received++, error() {}, complete() {} });
     });
-    await waitFor(() => connected, { what: 'the socket on B' });
+    // the socket's subscription is live once a direct message reaches it
+    await waitFor(async () => {
+      await gql(a.httpUrl, SEND_DM, { to: s.username, t: 'are you there' }, ann.accessToken);
+      return received > 0;
+    }, { what: 'the socket on B subscribed', intervalMs: 300 });
     await whileBIsDown(async () => {
       expect((await gql(a.httpUrl, 'mutation($t:String!){ logout(refreshToken:$t) }', { t: s.refreshToken })).data).toEqual({ logout: true });
     });
