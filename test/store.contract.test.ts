@@ -130,7 +130,7 @@ function storeContract(factory: StoreFactory) {
       expect(await store.createRoom({ ...r, private: true, createdBy: intruder }, [intruder])).toBe(false);
       expect(await store.findRoom(r.name)).toEqual(r);
       expect(await store.isMember(r.name, intruder)).toBe(false);
-      expect((await store.roomsOf(intruder)).map((x) => x.name)).not.toContain(r.name);
+      expect((await store.roomsOf(intruder, { limit: 200 })).map((x) => x.name)).not.toContain(r.name);
     });
 
     it('ensureRoom creates a room once and returns the stored one afterwards', async () => {
@@ -159,7 +159,7 @@ function storeContract(factory: StoreFactory) {
       await store.addMember(r.name, member);
       await store.addMember(r.name, member);
       expect(await store.isMember(r.name, member)).toBe(true);
-      expect((await store.roomsOf(member)).filter((x) => x.name === r.name)).toEqual([r]);
+      expect((await store.roomsOf(member, { limit: 200 })).filter((x) => x.name === r.name)).toEqual([r]);
     });
 
     it('removing a member takes away the membership and the room from its rooms, idempotently', async () => {
@@ -171,7 +171,7 @@ function storeContract(factory: StoreFactory) {
       await store.removeMember(r.name, member);
       expect(await store.isMember(r.name, member)).toBe(false);
       expect(await store.isMember(r.name, r.createdBy)).toBe(true);
-      expect((await store.roomsOf(member)).map((x) => x.name)).not.toContain(r.name);
+      expect((await store.roomsOf(member, { limit: 200 })).map((x) => x.name)).not.toContain(r.name);
     });
 
     it('public rooms are listed and private ones are not', async () => {
@@ -180,10 +180,26 @@ function storeContract(factory: StoreFactory) {
       await store.createRoom(open, [open.createdBy]);
       await store.createRoom(closed, [closed.createdBy]);
       await store.ensureRoom(room({ name: open.name, private: true }), []);
-      const names = (await store.publicRooms()).map((r) => r.name);
+      const names = (await store.publicRooms({ limit: 200 })).map((r) => r.name);
       expect(names).toContain(open.name);
       expect(names).not.toContain(closed.name);
-      expect((await store.publicRooms()).find((r) => r.name === open.name)).toEqual(open);
+      expect((await store.publicRooms({ limit: 200 })).find((r) => r.name === open.name)).toEqual(open);
+    });
+
+    it('room lists come one page at a time, in name order, starting after a given name', async () => {
+      const me = randomUUID();
+      const base = uniq('pg').replace(/_/g, '-');
+      const mine = ['c', 'a', 'e', 'b', 'd'].map((x) => `${base}-${x}`);
+      for (const name of mine) await store.createRoom(room({ name, private: true }), [me]);
+      const names = (rooms: RoomRecord[]) => rooms.map((r) => r.name);
+      expect(names(await store.roomsOf(me, { limit: 2 }))).toEqual([`${base}-a`, `${base}-b`]);
+      expect(names(await store.roomsOf(me, { after: `${base}-b`, limit: 2 }))).toEqual([`${base}-c`, `${base}-d`]);
+      expect(names(await store.roomsOf(me, { after: `${base}-d`, limit: 2 }))).toEqual([`${base}-e`]);
+      expect(await store.roomsOf(me, { after: `${base}-e`, limit: 2 })).toEqual([]);
+      const open = ['y', 'x', 'z'].map((x) => `${base}-${x}`);
+      for (const name of open) await store.createRoom(room({ name }), []);
+      expect(names(await store.publicRooms({ after: base, limit: 2 }))).toEqual([`${base}-x`, `${base}-y`]);
+      expect(names(await store.publicRooms({ after: `${base}-y`, limit: 1 }))).toEqual([`${base}-z`]);
     });
 
     it('roomsOf lists the rooms a user created, joined or was invited to, and no others', async () => {
@@ -198,8 +214,8 @@ function storeContract(factory: StoreFactory) {
       await store.createRoom(other, [other.createdBy]);
       await store.addMember(joined.name, me);
       await store.addMember(invited.name, me);
-      expect(byName(await store.roomsOf(me))).toEqual(byName([created, joined, invited]));
-      expect(await store.roomsOf(randomUUID())).toEqual([]);
+      expect(byName(await store.roomsOf(me, { limit: 200 }))).toEqual(byName([created, joined, invited]));
+      expect(await store.roomsOf(randomUUID(), { limit: 200 })).toEqual([]);
     });
   });
 
@@ -304,8 +320,9 @@ describe('redis store layout', () => {
     expect(await client.type(`${prefix}user:{${u.username}}`)).toBe('hash');
     expect(await client.type(`${prefix}room:{${r.name}}`)).toBe('hash');
     expect(await client.sismember(`${prefix}room:{${r.name}}:members`, u.id)).toBe(1);
-    expect(await client.sismember(`${prefix}rooms:public`, r.name)).toBe(1);
-    expect(await client.sismember(`${prefix}user:{${u.id}}:rooms`, r.name)).toBe(1);
+    // room lists are sorted sets of score 0, read a page at a time in name order (ZRANGEBYLEX)
+    expect(await client.zscore(`${prefix}rooms:public`, r.name)).toBe('0');
+    expect(await client.zscore(`${prefix}user:{${u.id}}:rooms`, r.name)).toBe('0');
     const refreshTtl = await client.pttl(`${prefix}refresh:{${t.id}}`);
     const familyTtl = await client.pttl(`${prefix}family:{${t.familyId}}`);
     expect(refreshTtl).toBeGreaterThan(0);
@@ -314,5 +331,24 @@ describe('redis store layout', () => {
     // rotation extends the family
     await store.rotate(t.id, t.secretHash, nextToken(), 3600);
     expect(await client.pttl(`${prefix}family:{${t.familyId}}`)).toBeGreaterThan(60_000);
+  });
+
+  it('room lists an older version kept as sets keep working: read, written and turned into sorted sets', async () => {
+    await waitUntilReady(client, 5000);
+    const store = createRedisStore({ client, keyPrefix: `${prefix}old:` });
+    const u = user();
+    const names = ['old-c', 'old-a', 'old-b'];
+    for (const name of names) await store.createRoom(room({ name, createdBy: u.id }), []);
+    // as the version before paging left them: plain sets
+    await client.del(`${prefix}old:rooms:public`);
+    await client.sadd(`${prefix}old:rooms:public`, ...names);
+    await client.sadd(`${prefix}old:user:{${u.id}}:rooms`, 'old-b', 'old-c');
+    expect((await store.publicRooms({ limit: 2 })).map((x) => x.name)).toEqual(['old-a', 'old-b']);
+    expect(await client.type(`${prefix}old:rooms:public`)).toBe('zset');
+    await store.addMember('old-a', u.id);
+    expect(await client.type(`${prefix}old:user:{${u.id}}:rooms`)).toBe('zset');
+    expect((await store.roomsOf(u.id, { limit: 10 })).map((x) => x.name)).toEqual(['old-a', 'old-b', 'old-c']);
+    await store.createRoom(room({ name: 'old-d', createdBy: u.id }), [u.id]);
+    expect((await store.roomsOf(u.id, { after: 'old-b', limit: 10 })).map((x) => x.name)).toEqual(['old-c', 'old-d']);
   });
 });

@@ -68,6 +68,24 @@ export interface Config {
   readonly wsMaxSubscriptions: number;
   /** Bytes waiting to be sent to one socket before it is closed as a slow consumer. @default 1048576 */
   readonly wsMaxBacklogBytes: number;
+  /** Registrations (every attempt, taken names included) per client address per window; null = off. @default 10/60 */
+  readonly registerRateLimit: RateLimit | null;
+  /** Rooms one user may create per window; null = off. @default 10/60 */
+  readonly createRoomRateLimit: RateLimit | null;
+  /** Password hashes one client address may have running or waiting at once; more get RATE_LIMITED. @default 8 */
+  readonly maxHashesPerAddress: number;
+  /** WebSockets and SSE streams one user may hold open on one instance. @default 16 */
+  readonly maxStreamsPerUser: number;
+  /** WebSockets and SSE streams one client address may hold open on one instance. @default 128 */
+  readonly maxStreamsPerAddress: number;
+  /** Seconds a client has to send a request's headers. @default 10 */
+  readonly httpHeadersTimeout: number;
+  /** Seconds a client has to send a whole request (headers and body; not the response, so SSE is unaffected). @default 30 */
+  readonly httpRequestTimeout: number;
+  /** TCP connections (HTTP and WebSocket) open at once on one instance; more are dropped. @default 10000 */
+  readonly httpMaxConnections: number;
+  /** Client addresses (proxy-addr syntax, trusted proxies considered) that may read /metrics. @default ['loopback'] */
+  readonly metricsAllow: readonly string[];
 }
 
 // envalid treats a null result as missing, so "off" travels as false until loadConfig maps it
@@ -141,21 +159,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       ALLOWED_ORIGINS: list({ default: [] }),
       WS_MAX_SUBSCRIPTIONS: positiveInt(1)({ default: 100 }),
       WS_MAX_BACKLOG: positiveInt(1024)({ default: 1024 * 1024 }),
+      REGISTER_RATE_LIMIT: rateLimit({ default: { count: 10, seconds: 60 } }),
+      CREATE_ROOM_RATE_LIMIT: rateLimit({ default: { count: 10, seconds: 60 } }),
+      MAX_HASHES_PER_ADDRESS: positiveInt(1)({ default: 8 }),
+      MAX_STREAMS_PER_USER: positiveInt(1)({ default: 16 }),
+      MAX_STREAMS_PER_ADDRESS: positiveInt(1)({ default: 128 }),
+      HTTP_HEADERS_TIMEOUT: positiveInt(1)({ default: 10 }),
+      HTTP_REQUEST_TIMEOUT: positiveInt(1)({ default: 30 }),
+      HTTP_MAX_CONNECTIONS: positiveInt(1)({ default: 10_000 }),
+      METRICS_ALLOW: list({ default: ['loopback'] }),
     },
     { reporter: oneLineReporter },
   );
   if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
     throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
   }
-  try {
-    proxyAddr.compile([...e.TRUSTED_PROXIES]);
-  } catch {
-    throw new ConfigError('TRUSTED_PROXIES: expected addresses, CIDR ranges or loopback/linklocal/uniquelocal, comma-separated');
+  for (const name of ['TRUSTED_PROXIES', 'METRICS_ALLOW'] as const) {
+    try {
+      proxyAddr.compile([...e[name]]);
+    } catch {
+      throw new ConfigError(`${name}: expected addresses, CIDR ranges or loopback/linklocal/uniquelocal, comma-separated`);
+    }
   }
   for (const origin of e.ALLOWED_ORIGINS) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(`ALLOWED_ORIGINS: "${origin}" is not an origin like https://app.example.com (or *)`);
     }
+  }
+  if (e.HTTP_HEADERS_TIMEOUT > e.HTTP_REQUEST_TIMEOUT) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT: expected at most HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
   }
   if (e.SHUTDOWN_TIMEOUT <= 0) throw new ConfigError('SHUTDOWN_TIMEOUT: expected a positive number of seconds');
   const production = e.NODE_ENV === 'production';
@@ -197,6 +229,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     allowedOrigins: Object.freeze([...e.ALLOWED_ORIGINS]),
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxBacklogBytes: e.WS_MAX_BACKLOG,
+    registerRateLimit: e.REGISTER_RATE_LIMIT || null,
+    createRoomRateLimit: e.CREATE_ROOM_RATE_LIMIT || null,
+    maxHashesPerAddress: e.MAX_HASHES_PER_ADDRESS,
+    maxStreamsPerUser: e.MAX_STREAMS_PER_USER,
+    maxStreamsPerAddress: e.MAX_STREAMS_PER_ADDRESS,
+    httpHeadersTimeout: e.HTTP_HEADERS_TIMEOUT,
+    httpRequestTimeout: e.HTTP_REQUEST_TIMEOUT,
+    httpMaxConnections: e.HTTP_MAX_CONNECTIONS,
+    metricsAllow: Object.freeze([...e.METRICS_ALLOW]),
   });
 }
 

@@ -9,6 +9,10 @@ export interface RateLimits {
   consumeMessage(userId: string): Promise<number>;
   /** Counts one typing signal of `userId`. */
   consumeTyping(userId: string): Promise<number>;
+  /** Counts one room created by `userId`. */
+  consumeRoomCreation(userId: string): Promise<number>;
+  /** Counts one registration attempt from a client address (null: unknown, not counted). */
+  consumeRegistration(clientAddress: string | null): Promise<number>;
   /**
    * Counts a login attempt for `username` before the password is checked, so parallel attempts
    * (aliases in one document) cannot slip past the limit; refused once failures reached it.
@@ -25,6 +29,10 @@ export interface RateLimitOptions {
   readonly typing?: RateLimit | null;
   /** Failed logins per client address (behind a trusted proxy, the forwarded one). */
   readonly loginIp?: RateLimit | null;
+  /** Registration attempts per client address. */
+  readonly register?: RateLimit | null;
+  /** Rooms created per user. */
+  readonly createRoom?: RateLimit | null;
   /** Shared counters across instances when given; else per process. */
   readonly redis?: { readonly client: Redis; readonly keyPrefix: string };
 }
@@ -47,6 +55,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const login = make(options.login, 'login');
   const loginIp = make(options.loginIp ?? null, 'login-ip');
   const typing = make(options.typing ?? null, 'typing');
+  const registration = make(options.register ?? null, 'register');
+  const roomCreation = make(options.createRoom ?? null, 'room');
   const consume = async (limiter: RateLimiterAbstract | null, key: string | null) => {
     if (!limiter || key === null) return 0;
     try {
@@ -60,6 +70,8 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   return {
     consumeMessage: (userId) => consume(message, userId),
     consumeTyping: (userId) => consume(typing, userId),
+    consumeRoomCreation: (userId) => consume(roomCreation, userId),
+    consumeRegistration: (clientAddress) => consume(registration, clientAddress),
     async beginLogin(username, clientAddress) {
       const [byName, byAddress] = await Promise.all([consume(login, username), consume(loginIp, clientAddress)]);
       return Math.max(byName, byAddress);

@@ -1,6 +1,6 @@
 import type { Viewer } from '../auth/tokens.js';
-import { badInput, conflict, forbidden, notFound } from '../errors.js';
-import type { RoomRecord } from '../store/types.js';
+import { badInput, conflict, forbidden, notFound, rateLimited } from '../errors.js';
+import { byName, type RoomRecord, type UserRecord } from '../store/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import * as input from './validation.js';
@@ -29,14 +29,26 @@ export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: str
 export async function directConversation(ctx: ChatContext, viewer: Viewer, otherUsername: string): Promise<RoomRecord & { otherUserId: string }> {
   const { store, now } = ctx.services;
   if (otherUsername === viewer.username) throw badInput('You cannot send a direct message to yourself.', 'to');
-  const other = await store.findUser(otherUsername);
-  if (!other) throw notFound(`No user named "${otherUsername}".`);
+  const other = await existingUser(ctx, viewer, otherUsername);
   const name = input.dmRoomName(viewer.username, other.username);
   const room = await store.ensureRoom(
     { name, private: true, createdBy: viewer.id, createdAt: new Date(now()).toISOString() },
     [viewer.id, other.id],
   );
   return { ...room, otherUserId: other.id };
+}
+
+/**
+ * The user named `username`, or NOT_FOUND. Each NOT_FOUND costs the viewer one point of
+ * MESSAGE_RATE_LIMIT, so probing which usernames exist (the contract answers NOT_FOUND for an
+ * unknown one) goes no faster than sending messages.
+ */
+async function existingUser(ctx: ChatContext, viewer: Viewer, username: string): Promise<UserRecord> {
+  const user = await ctx.services.store.findUser(username);
+  if (user) return user;
+  const wait = await ctx.services.limits.consumeMessage(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
+  throw notFound(`No user named "${username}".`);
 }
 
 /** Makes the configured default rooms exist; called once at start-up. */
@@ -46,24 +58,34 @@ export async function ensureDefaultRooms(services: ChatContext['services']): Pro
   }
 }
 
-export async function rooms(ctx: ChatContext): Promise<RoomRecord[]> {
+/**
+ * One page of the viewer's rooms (public ones and their own), in name order: the first `first`
+ * (1-200, default 100) after the name `after`. The next page starts after the last name of this
+ * one; a page shorter than `first` is the last. Reads at most `first` names of each list.
+ */
+export async function rooms(ctx: ChatContext, args: { first?: number | null; after?: string | null } = {}): Promise<RoomRecord[]> {
   const viewer = requireViewer(ctx);
+  const limit = input.first(args.first);
+  const after = args.after == null ? undefined : input.roomRef(args.after, 'after');
   const { store } = ctx.services;
-  const [open, mine] = await Promise.all([store.publicRooms(), store.roomsOf(viewer.id)]);
-  const byName = new Map<string, RoomRecord>();
-  for (const r of [...open, ...mine]) byName.set(r.name, r);
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const [open, mine] = await Promise.all([store.publicRooms({ after, limit }), store.roomsOf(viewer.id, { after, limit })]);
+  const unique = new Map<string, RoomRecord>();
+  for (const r of [...open, ...mine]) unique.set(r.name, r);
+  return [...unique.values()].sort(byName).slice(0, limit);
 }
 
+/** Rate limited per user (CREATE_ROOM_RATE_LIMIT): every room lengthens everyone's rooms list. */
 export async function createRoom(ctx: ChatContext, args: { name: string; private?: boolean | null }): Promise<RoomRecord> {
   const viewer = requireViewer(ctx);
-  const { store, now } = ctx.services;
+  const { store, limits, now } = ctx.services;
   const room: RoomRecord = {
     name: input.newRoomName(args.name),
     private: args.private ?? false,
     createdBy: viewer.id,
     createdAt: new Date(now()).toISOString(),
   };
+  const wait = await limits.consumeRoomCreation(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
   if (!(await store.createRoom(room, [viewer.id]))) throw conflict(`The room name "${room.name}" is taken.`);
   return room;
 }
@@ -81,8 +103,7 @@ export async function inviteToRoom(ctx: ChatContext, args: { room: string; usern
   const username = input.username(args.username);
   const room = await accessibleRoom(ctx, viewer, name);
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
-  const invitee = await ctx.services.store.findUser(username);
-  if (!invitee) throw notFound(`No user named "${username}".`);
+  const invitee = await existingUser(ctx, viewer, username);
   await ctx.services.store.addMember(room.name, invitee.id);
   return room;
 }
@@ -111,8 +132,7 @@ export async function removeFromRoom(ctx: ChatContext, args: { room: string; use
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
   if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove.', 'room');
   if (room.createdBy !== viewer.id) throw forbidden(`Only the creator of "${room.name}" can remove its members.`);
-  const user = await ctx.services.store.findUser(username);
-  if (!user) throw notFound(`No user named "${username}".`);
+  const user = await existingUser(ctx, viewer, username);
   await removeMembership(ctx, room, user.id);
   return room;
 }

@@ -48,10 +48,17 @@ export function dmRoomName(a: string, b: string): string {
   return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
 }
 
+/**
+ * What shows as nothing: white space, and characters that render invisible on their own (zero-width
+ * spaces and joiners, bidi marks, the BOM, soft hyphens, variation selectors, Hangul fillers: Unicode's
+ * Default_Ignorable_Code_Point), and the blank Braille pattern. A message of only these is blank.
+ */
+const INVISIBLE = /^[\s\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+
 export function text(input: string): string {
   const length = [...input].length;
-  if (length < 1 || length > 4000 || input.trim() === '') {
-    throw badInput('A message is 1-4000 characters and not only white space.', 'text');
+  if (length < 1 || length > 4000 || INVISIBLE.test(input)) {
+    throw badInput('A message is 1-4000 characters and not only white space (invisible characters count as white space).', 'text');
   }
   return input;
 }
@@ -59,6 +66,13 @@ export function text(input: string): string {
 export function limit(input: number | null | undefined, fallback = 50): number {
   const n = input ?? fallback;
   if (!Number.isInteger(n) || n < 1 || n > 200) throw badInput('limit is 1-200.', 'limit');
+  return n;
+}
+
+/** A page size of a list: 1-200. */
+export function first(input: number | null | undefined, fallback = 100): number {
+  const n = input ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > 200) throw badInput('first is 1-200.', 'first');
   return n;
 }
 

@@ -15,8 +15,13 @@ export const RoomRef = builder.objectRef<RoomRecord>('Room').implement({
 builder.queryField('rooms', (t) =>
   t.field({
     type: [RoomRef],
-    description: 'Public rooms, and private rooms the viewer belongs to (direct conversations included).',
-    resolve: (_r, _a, ctx) => rooms.rooms(ctx),
+    description:
+      'Public rooms, and private rooms the viewer belongs to (direct conversations included), in name order, one page at a time: the first `first` (1-200) after the name `after`. A page shorter than `first` is the last.',
+    args: {
+      first: t.arg.int({ defaultValue: 100, description: 'Rooms in the page, 1-200.' }),
+      after: t.arg.string({ description: 'The name of the last room of the previous page.' }),
+    },
+    resolve: (_r, args, ctx) => rooms.rooms(ctx, args),
   }),
 );
 

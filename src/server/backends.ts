@@ -20,6 +20,8 @@ export async function createBackends(config: Config): Promise<Backends> {
     login: config.loginRateLimit,
     loginIp: config.loginIpRateLimit,
     typing: config.typingRateLimit,
+    register: config.registerRateLimit,
+    createRoom: config.createRoomRateLimit,
   };
   if (!config.redisUrl) {
     const store = createMemoryStore();

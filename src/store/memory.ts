@@ -1,7 +1,12 @@
-import type { RefreshTokenRecord, RoomRecord, RotateResult, Store, UserRecord } from './types.js';
+import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
 interface MemoryRefresh extends RefreshTokenRecord {
   used: boolean;
+}
+
+/** One page of `rooms` in name order. */
+function pageOf(rooms: RoomRecord[], { after, limit }: RoomPage): RoomRecord[] {
+  return rooms.filter((r) => after === undefined || r.name > after).sort(byName).slice(0, limit);
 }
 
 /** The embedded store: one process, nothing kept across restarts. */
@@ -72,11 +77,11 @@ export function createMemoryStore(now: () => number = Date.now): Store {
     async isMember(room, userId) {
       return members.get(room)?.has(userId) ?? false;
     },
-    async publicRooms() {
-      return [...rooms.values()].filter((r) => !r.private);
+    async publicRooms(page) {
+      return pageOf([...rooms.values()].filter((r) => !r.private), page);
     },
-    async roomsOf(userId) {
-      return [...(userRooms.get(userId) ?? [])].flatMap((n) => rooms.get(n) ?? []);
+    async roomsOf(userId, page) {
+      return pageOf([...(userRooms.get(userId) ?? [])].flatMap((n) => rooms.get(n) ?? []), page);
     },
     async createFamily(token, ttlSeconds) {
       if (++logins % 1000 === 0) sweep();
@@ -100,6 +105,9 @@ export function createMemoryStore(now: () => number = Date.now): Store {
       if (!t || t.secretHash !== secretHash || !liveFamily(t.familyId)) return null;
       deleteFamily(t.familyId);
       return { familyId: t.familyId, userId: t.userId };
+    },
+    async isLoginLive(familyId) {
+      return liveFamily(familyId) !== undefined;
     },
     async ping() {
       return true;

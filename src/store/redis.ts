@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { defineScript, guarded, pingWithin, quitClient } from './redis-client.js';
-import type { RefreshTokenRecord, RoomRecord, RotateResult, Store, UserRecord } from './types.js';
+import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
 export interface RedisStoreOptions {
   /** Made with createRedisClient: fails fast while Redis is away. */
@@ -16,14 +16,54 @@ export interface RedisStoreOptions {
  *   user:{username}        hash   id, username, passwordHash, createdAt
  *   room:{name}            hash   name, private (1/0), createdBy, createdAt
  *   room:{name}:members    set    user ids
- *   rooms:public           set    names of public rooms
- *   user:{id}:rooms        set    names of rooms the user created, joined or was invited to
+ *   rooms:public           zset   names of public rooms, all of score 0: read a page in name order with ZRANGEBYLEX
+ *   user:{id}:rooms        zset   names of rooms the user created, joined or was invited to, likewise
  *   refresh:{id}           hash   familyId, userId, username, secretHash, used, expiresAt; TTL
  *   family:{id}            hash   userId, username; TTL, extended on every rotation
  *
  * Room creation and membership touch keys of several hash tags (a room and its members' room
  * lists); that is atomic on one Redis. On a Cluster they would become per-slot steps.
  */
+
+/*
+ * Room lists were sets before they were paged. A script that touches one turns it into a sorted set
+ * first (one key, atomically), so that a deployment's existing keys keep working without a
+ * migration step; an instance of the older version still running meets WRONGTYPE on them.
+ */
+const AS_ZSET = `
+local function asZset(key)
+  if redis.call('TYPE', key).ok ~= 'set' then return end
+  local names = redis.call('SMEMBERS', key)
+  redis.call('DEL', key)
+  for i = 1, #names, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #names) do
+      args[#args + 1] = 0
+      args[#args + 1] = names[j]
+    end
+    redis.call('ZADD', key, unpack(args))
+  end
+end
+`;
+
+// KEYS: a room list; ARGV: lower bound ('-' or '(<name>'), count. One page in name order.
+const ROOM_PAGE = `${AS_ZSET}
+asZset(KEYS[1])
+return redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
+`;
+
+// KEYS: room:{name}:members, user:{id}:rooms; ARGV: 'add' or 'remove', room name, user id.
+const MEMBERSHIP = `${AS_ZSET}
+asZset(KEYS[2])
+if ARGV[1] == 'add' then
+  redis.call('SADD', KEYS[1], ARGV[3])
+  redis.call('ZADD', KEYS[2], 0, ARGV[2])
+else
+  redis.call('SREM', KEYS[1], ARGV[3])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return 1
+`;
 
 const CREATE_USER = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -34,16 +74,20 @@ return 1
 // KEYS: room, members, rooms:public, then user:{id}:rooms of each member; ARGV: name, private, createdBy, createdAt, then member ids.
 // Returns {created, name, private, createdBy, createdAt} of the stored room, so ensureRoom of two
 // instances racing for one room both get the record that won.
-const CREATE_ROOM = `
+const CREATE_ROOM = `${AS_ZSET}
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local r = redis.call('HMGET', KEYS[1], 'name', 'private', 'createdBy', 'createdAt')
   return {0, r[1], r[2], r[3], r[4]}
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'createdBy', ARGV[3], 'createdAt', ARGV[4])
-if ARGV[2] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
+if ARGV[2] == '0' then
+  asZset(KEYS[3])
+  redis.call('ZADD', KEYS[3], 0, ARGV[1])
+end
 for i = 5, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
-  redis.call('SADD', KEYS[i - 1], ARGV[1])
+  asZset(KEYS[i - 1])
+  redis.call('ZADD', KEYS[i - 1], 0, ARGV[1])
 end
 return {1, ARGV[1], ARGV[2], ARGV[3], ARGV[4]}
 `;
@@ -99,6 +143,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const createRoomScript = defineScript(client, 'chatStoreCreateRoom', CREATE_ROOM);
   const rotateScript = defineScript(client, 'chatStoreRotate', ROTATE);
   const revokeScript = defineScript(client, 'chatStoreRevoke', REVOKE);
+  const roomPageScript = defineScript(client, 'chatStoreRoomPage', ROOM_PAGE);
+  const membershipScript = defineScript(client, 'chatStoreMembership', MEMBERSHIP);
 
   const toRoom = (h: Record<string, string>): RoomRecord | null =>
     h.name === undefined ? null : { name: h.name, private: h.private === '1', createdBy: h.createdBy ?? '', createdAt: h.createdAt ?? '' };
@@ -114,9 +160,10 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       const room = toRoom(h as Record<string, string>);
       if (room) rooms.push(room);
     }
-    // sets have no order; sort so that lists are stable between calls
-    return rooms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return rooms.sort(byName);
   };
+  const page = async (list: string, { after, limit }: RoomPage) =>
+    loadRooms((await roomPageScript(1, list, after === undefined ? '-' : `(${after}`, limit)) as string[]);
 
   const createRoomAtomically = async (room: RoomRecord, memberIds: readonly string[]) => {
     const ids = [...new Set(memberIds)];
@@ -151,21 +198,19 @@ export function createRedisStore(options: RedisStoreOptions): Store {
 
     addMember: (room, userId) =>
       guarded('addMember', async () => {
-        const results = (await client.multi().sadd(key.members(room), userId).sadd(key.userRooms(userId), room).exec()) ?? [];
-        for (const [err] of results) if (err) throw err;
+        await membershipScript(2, key.members(room), key.userRooms(userId), 'add', room, userId);
       }),
 
     removeMember: (room, userId) =>
       guarded('removeMember', async () => {
-        const results = (await client.multi().srem(key.members(room), userId).srem(key.userRooms(userId), room).exec()) ?? [];
-        for (const [err] of results) if (err) throw err;
+        await membershipScript(2, key.members(room), key.userRooms(userId), 'remove', room, userId);
       }),
 
     isMember: (room, userId) => guarded('isMember', async () => (await client.sismember(key.members(room), userId)) === 1),
 
-    publicRooms: () => guarded('publicRooms', async () => loadRooms(await client.smembers(key.publicRooms))),
+    publicRooms: (range) => guarded('publicRooms', () => page(key.publicRooms, range)),
 
-    roomsOf: (userId) => guarded('roomsOf', async () => loadRooms(await client.smembers(key.userRooms(userId)))),
+    roomsOf: (userId, range) => guarded('roomsOf', () => page(key.userRooms(userId), range)),
 
     createFamily: (token: RefreshTokenRecord, ttlSeconds) =>
       guarded('createFamily', async () => {
@@ -211,6 +256,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         const reply = (await revokeScript(1, key.refresh(id), secretHash, key.familyPrefix)) as [string, string] | null;
         return reply ? { familyId: reply[0], userId: reply[1] } : null;
       }),
+
+    isLoginLive: (familyId) => guarded('isLoginLive', async () => (await client.exists(key.family(familyId))) === 1),
 
     ping: () => pingWithin(client),
 

@@ -53,10 +53,20 @@ export interface RoomStore {
   /** Idempotent: removes the membership and the room from the user's rooms. */
   removeMember(room: string, userId: string): Promise<void>;
   isMember(room: string, userId: string): Promise<boolean>;
-  publicRooms(): Promise<RoomRecord[]>;
-  /** Rooms the user created, joined or was invited to. */
-  roomsOf(userId: string): Promise<RoomRecord[]>;
+  /** Public rooms, one page in name order (byte order: what Redis's lexicographic ranges use). */
+  publicRooms(page: RoomPage): Promise<RoomRecord[]>;
+  /** Rooms the user created, joined or was invited to, one page in name order. */
+  roomsOf(userId: string, page: RoomPage): Promise<RoomRecord[]>;
 }
+
+/** A page of a room list: the first `limit` names after `after` (none: from the start). */
+export interface RoomPage {
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+/** Byte order of room names (all ASCII): the order of every room list. */
+export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export interface RefreshTokenStore {
   /** Stores the first token of a new family (a new login). */
@@ -68,6 +78,8 @@ export interface RefreshTokenStore {
   rotate(id: string, secretHash: string, next: Omit<RefreshTokenRecord, 'familyId' | 'userId' | 'username'>, ttlSeconds: number): Promise<RotateResult>;
   /** Deletes the family of token `id` when `secretHash` matches; false when nothing was revoked. */
   revokeFamilyOf(id: string, secretHash: string): Promise<{ familyId: string; userId: string } | null>;
+  /** True while the login exists: not logged out, not revoked by reuse, not expired. */
+  isLoginLive(familyId: string): Promise<boolean>;
 }
 
 export interface Store extends UserStore, RoomStore, RefreshTokenStore {
