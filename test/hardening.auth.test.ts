@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { base64url, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
+import { base64url, decodeJwt, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTokenService, TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/auth/tokens.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
@@ -48,8 +48,11 @@ interface Forgery {
   readonly claims?: JWTPayload;
 }
 
-/** An access token like the server's for `user`, changed as `forgery` says (nothing changed: a valid one). */
-async function craft(user: { userId: string; username: string }, forgery: Forgery = {}): Promise<string> {
+/**
+ * An access token like the server's for `user` (of the login of its real access token, which the
+ * server checks is still live), changed as `forgery` says (nothing changed: a valid one).
+ */
+async function craft(user: { userId: string; username: string; accessToken: string }, forgery: Forgery = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const payload: JWTPayload = {
     iss: TOKEN_ISSUER,
@@ -59,7 +62,7 @@ async function craft(user: { userId: string; username: string }, forgery: Forger
     exp: now + 600,
     jti: randomUUID(),
     name: user.username,
-    fam: randomUUID(),
+    fam: decodeJwt(user.accessToken).fam,
     ...forgery.claims,
   };
   for (const claim of forgery.omit ?? []) delete payload[claim];
@@ -67,7 +70,7 @@ async function craft(user: { userId: string; username: string }, forgery: Forger
 }
 
 /** alg none: header.payload. with an empty signature. */
-async function unsigned(user: { userId: string; username: string }): Promise<string> {
+async function unsigned(user: Session): Promise<string> {
   const valid = await craft(user);
   const [, payload] = valid.split('.');
   const none = new UnsecuredJWT({}).encode().split('.')[0]!; // {"alg":"none"}
@@ -75,7 +78,7 @@ async function unsigned(user: { userId: string; username: string }): Promise<str
 }
 
 /** Algorithm confusion: header says RS256, signed with HMAC-SHA256 over the shared secret (as if it were a public key). */
-async function rs256Header(user: { userId: string; username: string }): Promise<string> {
+async function rs256Header(user: Session): Promise<string> {
   const valid = await craft(user);
   const [, payload] = valid.split('.');
   const header = base64url.encode(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));

@@ -1,11 +1,13 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import pLimit from 'p-limit';
 import { rateLimited } from '../errors.js';
+import { createFairLine } from './fair-line.js';
 
 /** OWASP's scrypt setting N=2^15, r=8, p=3 (about 32 MiB and tens of ms a hash). */
 export const DEFAULT_SCRYPT = { N: 2 ** 15, r: 8, p: 3 } as const;
 /** Hashes that may wait in line for a free slot; past that, login and register fail fast. */
 export const DEFAULT_MAX_QUEUED_HASHES = 256;
+/** Hashes one client address may have running or waiting. */
+export const DEFAULT_MAX_HASHES_PER_ADDRESS = 8;
 const KEY_LENGTH = 32;
 
 export interface ScryptParams {
@@ -15,10 +17,13 @@ export interface ScryptParams {
 }
 
 export interface PasswordHasher {
-  /** `scrypt$N$r$p$salt$key` (base64url): parameters travel with the hash so they can be raised later. */
-  hash(password: string): Promise<string>;
+  /**
+   * `scrypt$N$r$p$salt$key` (base64url): parameters travel with the hash so they can be raised later.
+   * `clientAddress` is whose turn it takes in the line (null: one shared turn for unknown addresses).
+   */
+  hash(password: string, clientAddress?: string | null): Promise<string>;
   /** Constant-time compare. With `null` (unknown user) it hashes a dummy so timing matches a wrong password. */
-  verify(password: string, stored: string | null): Promise<boolean>;
+  verify(password: string, stored: string | null, clientAddress?: string | null): Promise<boolean>;
   /** Hashes running or waiting. */
   readonly pending: number;
 }
@@ -33,28 +38,31 @@ function scrypt(password: string, salt: Buffer, params: ScryptParams): Promise<B
 
 /**
  * Hashes with at most `concurrency` scrypt computations at once; at most `maxQueued` more wait
- * in line, so a login flood costs bounded queue slots, not 32 MiB each. With the line full,
- * hash and verify fail at once with RATE_LIMITED (retryAfter 1) instead of queueing without bound.
+ * in line, so a login flood costs bounded queue slots, not 32 MiB each, and at most
+ * `maxPerAddress` per client address run or wait, served round-robin between addresses (see
+ * fair-line.ts): one address cannot fill the line, nor push another user's login far back.
+ * With the line (or the address's share of it) full, hash and verify fail at once with
+ * RATE_LIMITED (retryAfter 1) instead of queueing without bound.
  */
 export function createPasswordHasher(
   concurrency: number,
   params: ScryptParams = DEFAULT_SCRYPT,
   maxQueued: number = DEFAULT_MAX_QUEUED_HASHES,
+  maxPerAddress: number = DEFAULT_MAX_HASHES_PER_ADDRESS,
 ): PasswordHasher {
-  const pool = pLimit(concurrency);
-  const limit = <T>(work: () => Promise<T>): Promise<T> =>
-    pool.activeCount >= concurrency && pool.pendingCount >= maxQueued ? Promise.reject(rateLimited(1)) : pool(work);
+  const line = createFairLine({ concurrency, maxQueued, maxPerKey: maxPerAddress, refused: () => rateLimited(1) });
+  const limit = <T>(clientAddress: string | null | undefined, work: () => Promise<T>): Promise<T> => line.run(clientAddress ?? '', work);
   const dummySalt = randomBytes(16);
 
-  const hash = (password: string) =>
-    limit(async () => {
+  const hash = (password: string, clientAddress?: string | null) =>
+    limit(clientAddress, async () => {
       const salt = randomBytes(16);
       const key = await scrypt(password, salt, params);
       return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
     });
 
-  const verify = (password: string, stored: string | null) =>
-    limit(async () => {
+  const verify = (password: string, stored: string | null, clientAddress?: string | null) =>
+    limit(clientAddress, async () => {
       const parsed = stored ? parseHash(stored) : null;
       if (!parsed) {
         await scrypt(password, dummySalt, params);
@@ -68,7 +76,7 @@ export function createPasswordHasher(
     hash,
     verify,
     get pending() {
-      return pool.activeCount + pool.pendingCount;
+      return line.active + line.queued;
     },
   };
 }

@@ -20,7 +20,8 @@ export interface IssuedAccessToken {
   readonly expiresAt: Date;
 }
 
-export type VerifyResult = { readonly ok: true; readonly viewer: Viewer } | { readonly ok: false; readonly reason: 'expired' | 'invalid' };
+/** `revoked`: a valid token of a login that was revoked since (see live-logins.ts). */
+export type VerifyResult = { readonly ok: true; readonly viewer: Viewer } | { readonly ok: false; readonly reason: 'expired' | 'invalid' | 'revoked' };
 
 export interface TokenService {
   issueAccess(user: { id: string; username: string }, familyId: string): Promise<IssuedAccessToken>;

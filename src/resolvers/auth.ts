@@ -13,11 +13,14 @@ export interface AuthResult {
 
 const BAD_LOGIN = 'Invalid username or password.';
 const BAD_REFRESH = 'This refresh token is not valid: sign in again.';
+/** For an access token whose login was revoked (logout, refresh-token reuse), on every transport. */
+export const REVOKED_LOGIN = 'The login of this access token was revoked (logout or refresh-token reuse): sign in again.';
 
 export function requireViewer(ctx: ChatContext): Viewer {
   if (ctx.viewer) return ctx.viewer;
   if (ctx.tokenProblem === 'expired') throw unauthenticated('The access token has expired: refresh it.');
   if (ctx.tokenProblem === 'invalid') throw unauthenticated('The access token is not valid.');
+  if (ctx.tokenProblem === 'revoked') throw unauthenticated(REVOKED_LOGIN);
   throw unauthenticated();
 }
 
@@ -26,12 +29,19 @@ export function me(ctx: ChatContext) {
   return { id, username };
 }
 
+/**
+ * Throttled per client address, every attempt counted (a taken name too): that bounds both mass
+ * sign-ups and probing which usernames exist through CONFLICT.
+ */
 export async function register(ctx: ChatContext, args: { username: string; password: string }): Promise<AuthResult> {
-  const { store, passwords, now } = ctx.services;
+  const { store, passwords, limits, now } = ctx.services;
   const username = input.username(args.username);
   const password = input.password(args.password);
+  const address = ctx.clientAddress ?? null;
+  const wait = await limits.consumeRegistration(address);
+  if (wait > 0) throw rateLimited(wait);
   if (await store.findUser(username)) throw conflict(`The username "${username}" is taken.`);
-  const user = { id: randomUUID(), username, passwordHash: await passwords.hash(password), createdAt: new Date(now()).toISOString() };
+  const user = { id: randomUUID(), username, passwordHash: await passwords.hash(password, address), createdAt: new Date(now()).toISOString() };
   if (!(await store.createUser(user))) throw conflict(`The username "${username}" is taken.`);
   return startLogin(ctx, user);
 }
@@ -47,7 +57,7 @@ export async function login(ctx: ChatContext, args: { username: string; password
   const user = await store.findUser(username);
   let ok: boolean;
   try {
-    ok = await passwords.verify(password, user?.passwordHash ?? null);
+    ok = await passwords.verify(password, user?.passwordHash ?? null, address);
   } catch (err) {
     // refused before the password was checked (the hash line is full): not a failed login
     await limits.forgiveLogin(username, address);

@@ -42,7 +42,7 @@ export interface ChatContext {
   /** The client's address (behind a trusted proxy, the forwarded one); null when unknown. */
   readonly clientAddress?: string | null;
   /** Why a presented access token was refused, for a clearer UNAUTHENTICATED message. */
-  readonly tokenProblem?: 'expired' | 'invalid' | undefined;
+  readonly tokenProblem?: 'expired' | 'invalid' | 'revoked' | undefined;
 }
 
 export const noHooks: ChatHooks = {

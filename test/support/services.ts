@@ -42,6 +42,7 @@ export function memoryServices(options: TestServicesOptions = {}): Services {
   // as the composition root does: control events reach the revocations registry
   void services.engine.control.subscribe((e) => {
     if (e.type === 'member-removed') services.revocations.memberRemoved(e.room, e.userId);
+    else services.revocations.loginRevoked(e.familyId);
   });
   return services;
 }
