@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createLiveLogins, withLiveLogins } from '../auth/live-logins.js';
 import { createPasswordHasher, DEFAULT_SCRYPT, type ScryptParams } from '../auth/passwords.js';
 import { createTokenService } from '../auth/tokens.js';
 import type { Config } from '../config/index.js';
@@ -11,7 +12,9 @@ import { createClientAddress } from './client-address.js';
 import { createHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { createOriginPolicy } from './origins.js';
 import { beforeDeadline, drainHttp } from './shutdown.js';
+import { createStreamLimits } from './stream-limits.js';
 import { createWsTransport } from './ws.js';
 import { createChatYoga } from './yoga.js';
 
@@ -42,7 +45,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
   const logger = options.logger ?? createLogger(config.logLevel);
   const backends = options.backends ?? (await createBackends(config));
   const metrics = createMetrics();
-  const tokens = createTokenService({ secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
+  // a token of a revoked login is refused everywhere (HTTP, SSE, a new WebSocket), not only once it expires
+  const liveLogins = createLiveLogins({ isLoginLive: (familyId) => backends.store.isLoginLive(familyId), revokedTtlMs: config.accessTokenTtl * 1000 });
+  const tokens = withLiveLogins(createTokenService({ secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl }), liveLogins);
+  const origins = createOriginPolicy(config.allowedOrigins);
+  const streams = createStreamLimits({ perUser: config.maxStreamsPerUser, perAddress: config.maxStreamsPerAddress });
   let stopping = false;
 
   const services: Services = {
@@ -50,7 +57,7 @@ export async function createChatServer(config: Config, options: ChatServerOption
     store: backends.store,
     engine: backends.engine,
     tokens,
-    passwords: createPasswordHasher(config.maxConcurrentHashes, options.scrypt ?? DEFAULT_SCRYPT, config.maxQueuedHashes),
+    passwords: createPasswordHasher(config.maxConcurrentHashes, options.scrypt ?? DEFAULT_SCRYPT, config.maxQueuedHashes, config.maxHashesPerAddress),
     limits: backends.limits,
     hooks: metrics.hooks,
     revocations: createRevocations(),
@@ -69,6 +76,8 @@ export async function createChatServer(config: Config, options: ChatServerOption
     logger,
     production: config.production,
     clientAddress,
+    origins,
+    streams,
     onSharedExecution: () => metrics.sharedExecutions.inc(),
   });
   const ws = createWsTransport({
@@ -80,10 +89,20 @@ export async function createChatServer(config: Config, options: ChatServerOption
     pingIntervalMs: config.wsPingInterval * 1000,
     maxSubscriptions: config.wsMaxSubscriptions,
     maxBufferedBytes: config.wsMaxBacklogBytes,
-    allowedOrigins: config.allowedOrigins,
+    origins,
+    streams,
   });
   const ready = async () => !stopping && (await backends.store.ping()) && (await backends.engine.ping());
-  const http = createHttpServer({ yoga, ws, metrics, logger, ready });
+  const http = createHttpServer({
+    yoga,
+    ws,
+    metrics,
+    logger,
+    ready,
+    clientAddress,
+    metricsAllow: config.metricsAllow,
+    limits: { headersTimeoutMs: config.httpHeadersTimeout * 1000, requestTimeoutMs: config.httpRequestTimeout * 1000, maxConnections: config.httpMaxConnections },
+  });
   const drain = drainHttp(http);
   let stopped: Promise<void> | undefined;
 
@@ -94,8 +113,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
       await ensureDefaultRooms(services);
       // revocations decided on any instance take effect on this one
       await backends.engine.control.subscribe((event) => {
-        if (event.type === 'login-revoked') ws.closeLogin(event.familyId);
-        else services.revocations.memberRemoved(event.room, event.userId);
+        if (event.type === 'login-revoked') {
+          liveLogins.revoked(event.familyId);
+          services.revocations.loginRevoked(event.familyId);
+          ws.closeLogin(event.familyId);
+        } else services.revocations.memberRemoved(event.room, event.userId);
       });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import proxyAddr from 'proxy-addr';
 import type { ChatMetrics } from './metrics.js';
 import type { Logger } from './logger.js';
 import type { WsTransport } from './ws.js';
@@ -23,6 +24,22 @@ export interface HttpOptions {
    * @default web/dist of the repository
    */
   readonly webRoot?: string | null;
+  /** The client's address (trusted proxies considered); who may read /metrics is decided on it. @default the socket's address */
+  readonly clientAddress?: (req: IncomingMessage) => string | null;
+  /** Client addresses that may read /metrics (proxy-addr syntax). @default ['loopback'] */
+  readonly metricsAllow?: readonly string[];
+  /** Timeouts and the connection cap. @default see ConnectionLimits */
+  readonly limits?: ConnectionLimits;
+}
+
+/** How long a client may take to send a request, and how many connections it may hold. */
+export interface ConnectionLimits {
+  /** Milliseconds to send the request's headers. @default 10000 */
+  readonly headersTimeoutMs?: number;
+  /** Milliseconds to send the whole request, body included (not the response: SSE streams are unaffected). @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** TCP connections open at once, WebSockets included; more are dropped as they come. @default 10000 */
+  readonly maxConnections?: number;
 }
 
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -32,13 +49,15 @@ export function createHttpServer(options: HttpOptions): Server {
   const { yoga, ws, metrics, logger, ready } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const webRoot = options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot;
+  const metricsReader = metricsAccess(options.metricsAllow ?? ['loopback'], options.clientAddress);
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(connectionOptions(options.limits ?? {}), async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/health' && req.method === 'GET') return text(res, 200, 'ok');
       if (path === '/ready' && req.method === 'GET') return (await ready()) ? text(res, 200, 'ready') : text(res, 503, 'not ready');
       if (path === '/metrics' && req.method === 'GET') {
+        if (!metricsReader(req)) return text(res, 403, 'forbidden: /metrics is served to METRICS_ALLOW addresses only');
         res.setHeader('content-type', metrics.registry.contentType);
         return res.end(await metrics.registry.metrics());
       }
@@ -47,6 +66,10 @@ export function createHttpServer(options: HttpOptions): Server {
         return text(res, 404, 'not found: the API is at /graphql');
       }
       if (req.method === 'POST') {
+        if (!isJsonBody(req)) {
+          res.setHeader('connection', 'close');
+          return json(res, 415, { errors: [{ message: 'A POST body must be JSON (Content-Type: application/json).', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
+        }
         const body = await readBody(req, maxBodyBytes);
         if (body === null) {
           res.setHeader('connection', 'close');
@@ -70,10 +93,42 @@ export function createHttpServer(options: HttpOptions): Server {
     }
     ws.handleUpgrade(req, socket, head);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    // Node's own answer to a request that took longer than headersTimeout/requestTimeout
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
+  server.maxConnections = options.limits?.maxConnections ?? 10_000;
   return server;
+}
+
+/** Node's request timeouts; Node checks them every connectionsCheckingInterval, so that is kept well under them. */
+function connectionOptions(limits: ConnectionLimits) {
+  const headersTimeout = limits.headersTimeoutMs ?? 10_000;
+  const requestTimeout = limits.requestTimeoutMs ?? 30_000;
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeout / 4)) };
+}
+
+/**
+ * Who may read /metrics: the client's address (behind TRUSTED_PROXIES, the forwarded one, so a
+ * request relayed by a local proxy is not mistaken for a local scraper) within `allow`.
+ */
+function metricsAccess(allow: readonly string[], clientAddress?: (req: IncomingMessage) => string | null): (req: IncomingMessage) => boolean {
+  const trusted = proxyAddr.compile([...allow]);
+  return (req) => {
+    const address = clientAddress ? clientAddress(req) : (req.socket.remoteAddress ?? null);
+    return address !== null && trusted(address, 0);
+  };
+}
+
+/**
+ * GraphQL over HTTP takes JSON bodies only. A form-encoded, multipart or text/plain POST is what
+ * another site's page can send without a CORS preflight (CSRF): refused before anything runs.
+ */
+function isJsonBody(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json';
 }
 
 /** The body, or null when it passes `limit` (the rest is not read). */

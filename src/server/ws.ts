@@ -8,14 +8,20 @@ import { chatError, ErrorCode } from '../errors.js';
 import { sharedJson } from './fanout.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
+import { createOriginPolicy, type OriginPolicy } from './origins.js';
+import { createStreamLimits, type StreamLimits } from './stream-limits.js';
 import { type ChatYoga, maskError } from './yoga.js';
 
 /** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
 export const WsCloseCode = {
   /** The access token is missing, bad, expired, or its login was revoked: reconnect with a fresh one. */
   Forbidden: CloseCode.Forbidden,
-  /** The client read too slowly and its send buffer passed the bound: reconnect and resume with `after`. */
+  /**
+   * Try Again Later: the client read too slowly and its send buffer passed the bound (reconnect and
+   * resume with `after`), or its user holds as many live connections as allowed (the reason says which).
+   */
   SlowConsumer: 1013,
+  TooManyConnections: 1013,
   /** The server is shutting down: reconnect (to another instance) and resume with `after`. */
   GoingAway: 1001,
 } as const;
@@ -35,8 +41,16 @@ export interface WsTransportOptions {
   readonly connectionInitWaitTimeoutMs?: number;
   /** Active subscriptions per socket; one more gets an error and the socket stays. @default 100 */
   readonly maxSubscriptions?: number;
-  /** Browser origins allowed to connect; empty = no Origin header or same origin only; `*` = any. @default [] */
-  readonly allowedOrigins?: readonly string[];
+  /** Which browser origins may connect (src/server/origins.ts). @default ALLOWED_ORIGINS unset: loopback pages and clients without Origin */
+  readonly origins?: OriginPolicy;
+  /** Caps on live connections per user and per address, shared with SSE. @default 16 per user, 128 per address */
+  readonly streams?: StreamLimits;
+  /**
+   * Milliseconds a socket the server closes has to finish the close handshake before its TCP
+   * connection is destroyed: a peer that does not read (a slow consumer) never answers, and ws
+   * would otherwise hold it (and its kernel buffers) for 30 s. @default 1000
+   */
+  readonly closeGraceMs?: number;
   /** The client's address from the upgrade request (trusted proxies considered). */
   readonly clientAddress?: (req: IncomingMessage) => string | null;
 }
@@ -66,7 +80,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024, handleProtocols });
   const byLogin = new Map<string, Set<WebSocket>>();
   const maxSubscriptions = options.maxSubscriptions ?? 100;
-  const originAllowed = originPolicy(options.allowedOrigins ?? []);
+  const origins = options.origins ?? createOriginPolicy([]);
+  const streams = options.streams ?? createStreamLimits();
+  const closeSocket = closer(options.closeGraceMs ?? 1000);
 
   const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3000,
@@ -76,10 +92,15 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       if (!verified?.ok) return false; // graphql-ws closes with 4403
       const { viewer } = verified;
       const { socket } = ctx.extra;
+      const slot = streams.forUser(viewer.id);
+      if (!slot) {
+        closeSocket(socket, WsCloseCode.TooManyConnections, 'Too many connections for this user: close one first');
+        return false;
+      }
       ctx.extra.viewer = viewer;
       // the socket lives no longer than its token: the client reconnects and refreshes in connectionParams
       const expiry = setTimeout(
-        () => socket.close(WsCloseCode.Forbidden, 'Forbidden: access token expired'),
+        () => closeSocket(socket, WsCloseCode.Forbidden, 'Forbidden: access token expired'),
         Math.min(Math.max(0, viewer.expiresAt * 1000 - Date.now()), 2 ** 31 - 1),
       );
       let sockets = byLogin.get(viewer.familyId);
@@ -87,6 +108,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       sockets.add(socket);
       socket.once('close', () => {
         clearTimeout(expiry);
+        slot();
         sockets.delete(socket);
         if (sockets.size === 0 && byLogin.get(viewer.familyId) === sockets) byLogin.delete(viewer.familyId);
       });
@@ -156,7 +178,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     if (socket.bufferedAmount + data.length > maxBufferedBytes) {
       logger.warn({ buffered: socket.bufferedAmount }, 'closing a slow consumer');
       metrics.slowConsumers.inc();
-      socket.close(WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
+      closeSocket(socket, WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
       return;
     }
     socket.send(data);
@@ -188,14 +210,14 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         send: (data) => {
           if (!data.endsWith(SENT_SUFFIX)) transmit(socket, data);
         },
-        close: (code, reason) => socket.close(code, reason),
+        close: (code, reason) => closeSocket(socket, code ?? 1000, reason ?? ''),
         onMessage: (cb) =>
           socket.on('message', async (data) => {
             try {
               await cb(data.toString());
             } catch (err) {
               logger.error({ err }, 'graphql-ws message handling failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
+              closeSocket(socket, CloseCode.InternalServerError, 'Internal server error');
             }
           }),
       },
@@ -209,18 +231,25 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 
   return {
     handleUpgrade(request, socket, head) {
-      if (!originAllowed(request)) {
+      if (!origins.allows(request.headers.origin, request.headers.host)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
+      // counted from the handshake (before any token is seen) until the TCP connection closes
+      const slot = streams.forAddress(options.clientAddress?.(request) ?? null);
+      if (!slot) {
+        socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      socket.once('close', slot);
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     },
     closeLogin(familyId) {
-      for (const socket of byLogin.get(familyId) ?? []) socket.close(WsCloseCode.Forbidden, 'Forbidden: login revoked');
+      for (const socket of byLogin.get(familyId) ?? []) closeSocket(socket, WsCloseCode.Forbidden, 'Forbidden: login revoked');
     },
     async close() {
       clearInterval(pinger);
-      for (const socket of wss.clients) socket.close(WsCloseCode.GoingAway, 'Server shutting down');
+      for (const socket of wss.clients) closeSocket(socket, WsCloseCode.GoingAway, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
     get size() {
@@ -230,21 +259,16 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 }
 
 /**
- * Browsers always send Origin; other clients usually don't. Refusing foreign origins before the
- * upgrade stops another site's page from using a visitor's network position (cross-site WebSocket hijacking).
+ * Closes a socket with `code`, and destroys its TCP connection when the peer has not completed
+ * the close handshake within `graceMs` (a peer that does not read never will).
  */
-function originPolicy(allowed: readonly string[]): (req: IncomingMessage) => boolean {
-  if (allowed.includes('*')) return () => true;
-  const list = new Set(allowed.map((o) => o.toLowerCase()));
-  return (req) => {
-    const origin = req.headers.origin?.toLowerCase();
-    if (!origin) return true;
-    if (list.has(origin)) return true;
-    try {
-      return new URL(origin).host === req.headers.host?.toLowerCase();
-    } catch {
-      return false;
-    }
+function closer(graceMs: number): (socket: WebSocket, code: number, reason: string) => void {
+  return (socket, code, reason) => {
+    if (socket.readyState === WebSocket.CLOSED) return;
+    socket.close(code, reason);
+    const timer = setTimeout(() => socket.terminate(), graceMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   };
 }
 

@@ -7,7 +7,11 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, useErrorHandler, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
+import { useResultCostLimit } from './cost.js';
 import { useSharedSubscriptionExecution, type LiveSink } from './fanout.js';
+import { useHttpSubscriptionLifetime } from './http-subscriptions.js';
+import { createOriginPolicy, useOriginPolicy, type OriginPolicy } from './origins.js';
+import { createStreamLimits, type StreamLimits } from './stream-limits.js';
 import type { ChatContext, Services } from '../resolvers/context.js';
 import type { Logger } from './logger.js';
 
@@ -48,13 +52,18 @@ export interface YogaOptions {
   readonly onSharedExecution?: () => void;
   /** GraphiQL's page with its assets inlined (@graphql-yoga/render-graphiql); loaded only outside production. */
   readonly renderGraphiQL?: (options?: GraphiQLOptions) => string;
+  /** Which browser origins may call the API (CORS, and a 403 for the others). @default ALLOWED_ORIGINS unset */
+  readonly origins?: OriginPolicy;
+  /** Caps on live connections per user and address, shared with the WebSockets. @default 16 per user, 128 per address */
+  readonly streams?: StreamLimits;
 }
 
 /**
  * The one envelop pipeline: HTTP, SSE and graphql-ws all run through it, so they share the
  * schema, the context, the limits and the error masking.
  */
-export function createChatYoga({ schema, services, logger, production, clientAddress, onSharedExecution, renderGraphiQL }: YogaOptions): ChatYoga {
+export function createChatYoga(options: YogaOptions): ChatYoga {
+  const { schema, services, logger, production, clientAddress, onSharedExecution, renderGraphiQL } = options;
   return createYoga<TransportContext, ChatContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -65,6 +74,10 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
     ...(renderGraphiQL ? { renderGraphiQL } : {}),
     logging: false,
     batching: false,
+    // only JSON bodies (src/server/http.ts refuses the rest before yoga), and no file uploads
+    multipart: false,
+    // replaced by useOriginPolicy: yoga's default reflects any Origin, with credentials
+    cors: false,
     context: async (initial) => {
       if (initial.viewer !== undefined) {
         return {
@@ -102,6 +115,10 @@ export function createChatYoga({ schema, services, logger, production, clientAdd
         }
       }),
       ...(production ? [useDisableIntrospection()] : []),
+      useOriginPolicy(options.origins ?? createOriginPolicy([])),
+      // before anything that holds resources for an operation: an operation over the budget holds none
+      useResultCostLimit(),
+      useHttpSubscriptionLifetime({ revocations: services.revocations, streams: options.streams ?? createStreamLimits(), now: services.now }),
       useSharedSubscriptionExecution({ onExecute: onSharedExecution }),
       EnvelopArmorPlugin({
         maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true, ...reported },

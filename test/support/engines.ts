@@ -1,5 +1,7 @@
+import { inject } from 'vitest';
 import { startDeployment } from './deployment.js';
-import { startServer, type ServerProcess } from './server.js';
+import { testPrefix } from './redis.js';
+import { startServer, type RunningServer, type ServerProcess } from './server.js';
 
 export interface Endpoint {
   readonly httpUrl: string;
@@ -32,3 +34,30 @@ export const ENGINES = [
     },
   },
 ] as const;
+
+/** The engine names, for `describe.each` of tests that start one in-process server per engine (startServerOn). */
+export const ENGINE_NAMES = ['memory', 'redis'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** startServer in this process on `engine` (Redis: the test run's, under a fresh key prefix); stopping it also deletes its keys. */
+export async function startServerOn(engine: EngineName, env: Record<string, string> = {}): Promise<RunningServer> {
+  if (engine === 'memory') return startServer(env);
+  const url = inject('redisUrl');
+  const { prefix, cleanup } = testPrefix();
+  const srv = await startServer({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix, ...env });
+  return {
+    ...srv,
+    async stop() {
+      await srv.stop();
+      await cleanup(url);
+    },
+  };
+}
+
+/** A metric of a server (read from 127.0.0.1, which /metrics answers by default). */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no metric ${name} in /metrics`);
+  return Number(m[1]);
+}

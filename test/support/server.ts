@@ -16,9 +16,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Suites register many users from one address (127.0.0.1) and make a room per test, so these two
+ * throttles are off unless a test sets them; test/security.*.test.ts test them on their own.
+ */
+const TEST_DEFAULTS = { REGISTER_RATE_LIMIT: '0', CREATE_ROOM_RATE_LIMIT: '0' } as const;
+
 /** The real server in this process on a free port; `env` as the process environment would give it. */
 export async function startServer(env: Record<string, string> = {}, options: Pick<ChatServerOptions, 'backends'> = {}): Promise<RunningServer> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...TEST_DEFAULTS, ...env });
   const server = await createChatServer(config, { scrypt: TEST_SCRYPT, logger: createLogger(config.logLevel), ...options });
   const { port } = await server.start();
   const url = `http://127.0.0.1:${port}`;
@@ -46,7 +52,7 @@ const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
-    env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...TEST_DEFAULTS, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
