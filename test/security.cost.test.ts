@@ -37,6 +37,9 @@ describe('the result-size cost of a document', () => {
     expect(cost('{ recentMessages(room: "r", limit: 200) { id } }')).toBe(1 + 200 * 1);
     expect(cost('query($n: Int) { recentMessages(room: "r", limit: $n) { id text } }', { n: 10 })).toBe(1 + 10 * 2);
     expect(cost('{ recentMessages(room: "r") { id } }')).toBe(1 + 50); // the argument's default
+    // an explicit null gets the resolver's fallback, which is the default
+    expect(cost('query($n: Int) { recentMessages(room: "r", limit: $n) { id } }', { n: null })).toBe(1 + 50);
+    expect(cost('{ onlineMembers(room: "r") { id username } }')).toBe(1 + 20 * 2);
     expect(cost('{ rooms { name } }')).toBe(1 + 100);
     expect(cost('{ rooms(first: 5) { name unreadCount } }')).toBe(1 + 5 * 2);
     expect(cost(BIG_LITERAL, { room: 'general' })).toBeGreaterThan(MAX_RESULT_COST);

@@ -212,4 +212,12 @@ describe.each(ENGINE_NAMES)('registering (%s engine, REGISTER_RATE_LIMIT=3/60, b
     expect(codeOf(await register(taken, '198.51.100.20'))).toBe('RATE_LIMITED');
     expect((await register(unique('reg').replace(/-/g, '_'), '198.51.100.21')).errors).toBeUndefined();
   });
+
+  it('counts an IPv6 client by its /64 (one subscriber’s block), so rotating addresses within it does not escape', async () => {
+    for (let i = 1; i <= 3; i++) expect((await register(unique('v6').replace(/-/g, '_'), `2001:db8:7:7::${i}`)).errors).toBeUndefined();
+    expect(codeOf(await register(unique('v6').replace(/-/g, '_'), '2001:db8:7:7:ffff:1:2:3'))).toBe('RATE_LIMITED');
+    expect((await register(unique('v6').replace(/-/g, '_'), '2001:db8:7:8::1')).errors).toBeUndefined();
+    // an IPv4 client reached over a dual-stack socket is the same client
+    expect(codeOf(await register(unique('v4').replace(/-/g, '_'), '::ffff:198.51.100.20'))).toBe('RATE_LIMITED');
+  });
 });

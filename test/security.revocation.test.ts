@@ -148,4 +148,21 @@ describe('the live-login cache', () => {
     expect(await logins.isLive('f2')).toBe(false);
   });
 
+  it('lets a token through when the store cannot answer (every other operation then fails with SERVICE_UNAVAILABLE), and asks again next time', async () => {
+    const errors: unknown[] = [];
+    let down = true;
+    const logins = createLiveLogins({
+      isLoginLive: async () => {
+        if (down) throw new Error('Redis down');
+        return false;
+      },
+      revokedTtlMs: 900_000,
+      onStoreError: (err) => errors.push(err),
+    });
+    expect(await logins.isLive('f3')).toBe(true);
+    expect(errors).toHaveLength(1);
+    down = false;
+    expect(await logins.isLive('f3')).toBe(false);
+  });
+
 });

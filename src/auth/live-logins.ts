@@ -22,6 +22,12 @@ export interface LiveLoginsOptions {
   readonly revokedTtlMs: number;
   /** Entries kept before expired ones are swept (and, past twice that, all dropped). @default 100000 */
   readonly maxEntries?: number;
+  /**
+   * Called when the store cannot answer. The token is then let through (not remembered): every
+   * operation but sign-in needs the store anyway and fails with SERVICE_UNAVAILABLE, while a
+   * WebSocket client refused here would take the refusal for good. @default nothing
+   */
+  readonly onStoreError?: (err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -50,7 +56,13 @@ export function createLiveLogins(options: LiveLoginsOptions): LiveLogins {
       const entry = known.get(familyId);
       if (entry && entry.until > now()) return entry.live;
       const asked = epoch;
-      const live = await isLoginLive(familyId);
+      let live: boolean;
+      try {
+        live = await isLoginLive(familyId);
+      } catch (err) {
+        options.onStoreError?.(err);
+        return true;
+      }
       // a revocation that arrived meanwhile wins over the older answer
       const current = known.get(familyId);
       if (asked !== epoch && current && !current.live) return false;

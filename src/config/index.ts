@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import proxyAddr from 'proxy-addr';
 import { cleanEnv, makeValidator, num, str, url } from 'envalid';
 
@@ -40,7 +41,10 @@ export interface Config {
   readonly historyTtl: number;
   /** pino level. @default info */
   readonly logLevel: string;
-  /** Password hashes computed at once; more wait in line. @default 4 */
+  /**
+   * Password hashes computed at once; more wait in line. @default the number of CPUs, at most 4:
+   * more hashes than cores at once only make each slower (a login waits behind longer ones)
+   */
   readonly maxConcurrentHashes: number;
   /** Password hashes that may wait in line; past that login and register answer RATE_LIMITED. @default 256 */
   readonly maxQueuedHashes: number;
@@ -148,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       HISTORY_LIMIT: positiveInt(1)({ default: 1000 }),
       HISTORY_TTL: positiveInt(1)({ default: 604_800 }),
       LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info' }),
-      MAX_CONCURRENT_HASHES: positiveInt(1)({ default: 4 }),
+      MAX_CONCURRENT_HASHES: positiveInt(1)({ default: Math.min(4, availableParallelism()) }),
       MAX_QUEUED_HASHES: positiveInt(0)({ default: 256 }),
       WS_PING_INTERVAL: positiveInt(1)({ default: 30 }),
       SHUTDOWN_TIMEOUT: num({ default: 10 }),

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLiveLogins, withLiveLogins } from '../auth/live-logins.js';
 import { createPasswordHasher, DEFAULT_SCRYPT, type ScryptParams } from '../auth/passwords.js';
@@ -8,7 +9,7 @@ import { createRevocations } from '../resolvers/revocations.js';
 import { ensureDefaultRooms } from '../resolvers/rooms.js';
 import { schema } from '../schema/index.js';
 import { createBackends, type Backends } from './backends.js';
-import { createClientAddress } from './client-address.js';
+import { addressKey, createClientAddress } from './client-address.js';
 import { createHttpServer } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -46,7 +47,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
   const backends = options.backends ?? (await createBackends(config));
   const metrics = createMetrics();
   // a token of a revoked login is refused everywhere (HTTP, SSE, a new WebSocket), not only once it expires
-  const liveLogins = createLiveLogins({ isLoginLive: (familyId) => backends.store.isLoginLive(familyId), revokedTtlMs: config.accessTokenTtl * 1000 });
+  const liveLogins = createLiveLogins({
+    isLoginLive: (familyId) => backends.store.isLoginLive(familyId),
+    revokedTtlMs: config.accessTokenTtl * 1000,
+    onStoreError: (err) => logger.warn({ err }, 'login check: the store did not answer; the token is let through'),
+  });
   const tokens = withLiveLogins(createTokenService({ secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl }), liveLogins);
   const origins = createOriginPolicy(config.allowedOrigins);
   const streams = createStreamLimits({ perUser: config.maxStreamsPerUser, perAddress: config.maxStreamsPerAddress });
@@ -63,7 +68,9 @@ export async function createChatServer(config: Config, options: ChatServerOption
     revocations: createRevocations(),
     now: Date.now,
   };
-  const clientAddress = createClientAddress(config.trustedProxies);
+  const exactAddress = createClientAddress(config.trustedProxies);
+  // what per-address limits count (an IPv6 client by its /64); /metrics judges the exact address
+  const clientAddress = (req: IncomingMessage) => addressKey(exactAddress(req));
   // GraphiQL's inlined assets are megabytes, and a development dependency: loaded only where
   // GraphiQL is served, and where it is not installed yoga's page takes them from a CDN instead
   const renderGraphiQL = config.production
@@ -99,7 +106,7 @@ export async function createChatServer(config: Config, options: ChatServerOption
     metrics,
     logger,
     ready,
-    clientAddress,
+    clientAddress: exactAddress,
     metricsAllow: config.metricsAllow,
     limits: { headersTimeoutMs: config.httpHeadersTimeout * 1000, requestTimeoutMs: config.httpRequestTimeout * 1000, maxConnections: config.httpMaxConnections },
   });

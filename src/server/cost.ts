@@ -18,7 +18,10 @@ const MAX_PAGE = 200;
 export const resultSizeEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   if (type.name.startsWith('__') || field.name.startsWith('__')) return 0;
   if (!isListType(getNullableType(field.type))) return 1 + childComplexity;
-  const asked = typeof args.first === 'number' ? args.first : typeof args.limit === 'number' ? args.limit : UNSIZED_LIST;
+  const sizeArg = field.args.find((a) => a.name === 'first' || a.name === 'limit');
+  const given = sizeArg ? args[sizeArg.name] : undefined;
+  // an explicit null gets the resolver's fallback, the argument's default; without either, the largest page
+  const asked = !sizeArg ? UNSIZED_LIST : typeof given === 'number' ? given : typeof sizeArg.defaultValue === 'number' ? sizeArg.defaultValue : MAX_PAGE;
   const size = Math.min(Math.max(asked, 1), MAX_PAGE);
   return 1 + size * Math.max(1, childComplexity);
 };

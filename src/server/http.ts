@@ -67,7 +67,8 @@ export function createHttpServer(options: HttpOptions): Server {
       }
       if (req.method === 'POST') {
         if (!isJsonBody(req)) {
-          res.setHeader('connection', 'close');
+          // read and dropped (HTTP_REQUEST_TIMEOUT bounds it), so the client reads the answer
+          req.resume();
           return json(res, 415, { errors: [{ message: 'A POST body must be JSON (Content-Type: application/json).', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
         }
         const body = await readBody(req, maxBodyBytes);
