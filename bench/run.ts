@@ -835,6 +835,9 @@ async function startServer(label: string, serverArgs: string[], prefix: string):
     MESSAGE_RATE_LIMIT: '0',
     LOGIN_RATE_LIMIT: '0',
     LOGIN_IP_RATE_LIMIT: '0',
+    // the load client is one address holding thousands of sockets of a few users
+    MAX_STREAMS_PER_USER: '100000',
+    MAX_STREAMS_PER_ADDRESS: '100000',
     SHUTDOWN_TIMEOUT: '3',
   });
   const base = `http://127.0.0.1:${port}`;
