@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRevocations } from '../src/resolvers/revocations.js';
+import { useHttpSubscriptionLifetime } from '../src/server/http-subscriptions.js';
+import { createStreamLimits } from '../src/server/stream-limits.js';
 import { codeOf, gql, signUp, type Session } from './support/client.js';
 import { startDeployment, type Deployment } from './support/deployment.js';
 import { ENGINE_NAMES, metric, startServerOn } from './support/engines.js';
@@ -137,5 +140,24 @@ describe('a login revoked on one instance ends its SSE streams on another (Redis
     await gql(a.httpUrl, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: erin.refreshToken });
     await expectEndedUnauthenticated(stream);
     await waitFor(async () => (await metric(b.url, 'chat_active_subscriptions')) === 0, { what: 'B holds no subscription' });
+  });
+});
+
+describe('a subscription result that no result processor streams', () => {
+  it('is closed, whatever made it so (the belt and braces behind the Accept check)', async () => {
+    const plugin = useHttpSubscriptionLifetime({ revocations: createRevocations(), streams: createStreamLimits() });
+    let closed = false;
+    const result: AsyncIterable<unknown> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<unknown>>(() => {}),
+        return: async () => {
+          closed = true;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    const processed = { result, resultProcessor: undefined } as unknown as Parameters<NonNullable<typeof plugin.onResultProcess>>[0];
+    await plugin.onResultProcess?.(processed);
+    expect(closed).toBe(true);
   });
 });
