@@ -66,15 +66,14 @@ export function createHttpServer(options: HttpOptions): Server {
         return text(res, 404, 'not found: the API is at /graphql');
       }
       if (req.method === 'POST') {
-        if (!isJsonBody(req)) {
-          // read and dropped (HTTP_REQUEST_TIMEOUT bounds it), so the client reads the answer
-          req.resume();
-          return json(res, 415, { errors: [{ message: 'A POST body must be JSON (Content-Type: application/json).', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
-        }
         const body = await readBody(req, maxBodyBytes);
         if (body === null) {
           res.setHeader('connection', 'close');
           return json(res, 413, { errors: [{ message: `Request body over ${maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+        }
+        // read first (within the size bound), so that a client still sending it reads the answer
+        if (!isJsonBody(req)) {
+          return json(res, 415, { errors: [{ message: 'A POST body must be JSON (Content-Type: application/json).', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
         }
         // @whatwg-node/server takes a pre-read body from req.body
         (req as IncomingMessage & { body?: Buffer }).body = body;
