@@ -835,6 +835,8 @@ async function startServer(label: string, serverArgs: string[], prefix: string):
     MESSAGE_RATE_LIMIT: '0',
     LOGIN_RATE_LIMIT: '0',
     LOGIN_IP_RATE_LIMIT: '0',
+    REGISTER_RATE_LIMIT: '0',
+    CREATE_ROOM_RATE_LIMIT: '0',
     // the load client is one address holding thousands of sockets of a few users
     MAX_STREAMS_PER_USER: '100000',
     MAX_STREAMS_PER_ADDRESS: '100000',
