@@ -290,6 +290,11 @@ describe('configuration (loadConfig): a malformed variable stops start-up with o
     ['DEFAULT_ROOMS=general,-lobby', 'DEFAULT_ROOMS', { DEFAULT_ROOMS: 'general,-lobby' }],
     ['JWT_SECRET of 31 bytes', 'JWT_SECRET', { JWT_SECRET: 'x'.repeat(31) }],
     ['NODE_ENV=production without JWT_SECRET', 'JWT_SECRET', { NODE_ENV: 'production' }],
+    ['REGISTER_RATE_LIMIT=lots', 'REGISTER_RATE_LIMIT', { REGISTER_RATE_LIMIT: 'lots' }],
+    ['CREATE_ROOM_RATE_LIMIT=3', 'CREATE_ROOM_RATE_LIMIT', { CREATE_ROOM_RATE_LIMIT: '3' }],
+    ['MAX_STREAMS_PER_USER=0', 'MAX_STREAMS_PER_USER', { MAX_STREAMS_PER_USER: '0' }],
+    ['HTTP_HEADERS_TIMEOUT over HTTP_REQUEST_TIMEOUT', 'HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '40', HTTP_REQUEST_TIMEOUT: '30' }],
+    ['METRICS_ALLOW=somewhere', 'METRICS_ALLOW', { METRICS_ALLOW: 'somewhere' }],
   ];
 
   it.each(malformed)('%s: a ConfigError whose message is one line starting with the variable', (_label, variable, env) => {
@@ -325,6 +330,23 @@ describe('configuration (loadConfig): a malformed variable stops start-up with o
       jwtSecretGenerated: true,
     });
     expect(config.jwtSecret).toHaveLength(32);
+  });
+
+  it('defaults of the limits of issue 11 are those the README states', () => {
+    const config = loadConfig({}, () => new Uint8Array(32).fill(7));
+    expect(config).toMatchObject({
+      registerRateLimit: { count: 10, seconds: 60 },
+      createRoomRateLimit: { count: 10, seconds: 60 },
+      maxHashesPerAddress: 8,
+      maxStreamsPerUser: 16,
+      maxStreamsPerAddress: 128,
+      httpHeadersTimeout: 10,
+      httpRequestTimeout: 30,
+      httpMaxConnections: 10_000,
+      metricsAllow: ['loopback'],
+    });
+    expect(config.maxConcurrentHashes).toBeGreaterThanOrEqual(1);
+    expect(config.maxConcurrentHashes).toBeLessThanOrEqual(4);
   });
 
   it('accepts well-formed values (production with a 32-byte JWT_SECRET, a redis:// URL, a room list)', () => {
