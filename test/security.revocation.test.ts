@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLiveLogins } from '../src/auth/live-logins.js';
 import { codeOf, gql, signUp, type Session } from './support/client.js';
-import { startDeployment, type Deployment } from './support/deployment.js';
-import { ENGINE_NAMES, startServerOn } from './support/engines.js';
+import { ENGINE_NAMES, redisPair, startServerOn } from './support/engines.js';
 import { waitFor } from './support/net.js';
-import { TEST_JWT_SECRET, type RunningServer, type ServerProcess } from './support/server.js';
+import { TEST_JWT_SECRET, type RunningServer } from './support/server.js';
 import { sseSubscribe } from './support/sse.js';
 
 /**
@@ -92,27 +91,20 @@ describe.each(ENGINE_NAMES)('access tokens of a revoked login (%s engine)', (eng
 });
 
 describe('a login revoked on one instance is refused on another at once, although it was cached there (Redis, two processes)', () => {
-  let deployment: Deployment;
-  let a: ServerProcess;
-  let b: ServerProcess;
-  beforeAll(async () => {
-    deployment = await startDeployment();
-    [a, b] = deployment.servers as [ServerProcess, ServerProcess];
-  }, 60_000);
-  afterAll(() => deployment?.stop());
+  const pair = redisPair();
 
   it('logout on A: B refuses the token well inside its cache lifetime (5 s), by the control event', async () => {
-    const erin: Session = await signUp(a.httpUrl, 'cached');
+    const erin: Session = await signUp(pair.a.httpUrl, 'cached');
     // B now holds "live" for this login in its cache
-    expect((await gql(b.httpUrl, ME, {}, erin.accessToken)).data).toEqual({ me: { username: erin.username } });
+    expect((await gql(pair.b.httpUrl, ME, {}, erin.accessToken)).data).toEqual({ me: { username: erin.username } });
     const revokedAt = Date.now();
-    await gql(a.httpUrl, LOGOUT, { t: erin.refreshToken });
-    await waitFor(async () => codeOf(await gql(b.httpUrl, ME, {}, erin.accessToken)) === 'UNAUTHENTICATED', {
+    await gql(pair.a.httpUrl, LOGOUT, { t: erin.refreshToken });
+    await waitFor(async () => codeOf(await gql(pair.b.httpUrl, ME, {}, erin.accessToken)) === 'UNAUTHENTICATED', {
       timeoutMs: 3000,
       what: 'B refusing the token',
     });
     expect(Date.now() - revokedAt).toBeLessThan(3000);
-    await expectRefusedEverywhere(b, erin.accessToken);
+    await expectRefusedEverywhere(pair.b, erin.accessToken);
   });
 });
 

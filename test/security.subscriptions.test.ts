@@ -3,10 +3,9 @@ import { createRevocations } from '../src/resolvers/revocations.js';
 import { useHttpSubscriptionLifetime } from '../src/server/http-subscriptions.js';
 import { createStreamLimits } from '../src/server/stream-limits.js';
 import { codeOf, gql, signUp, type Session } from './support/client.js';
-import { startDeployment, type Deployment } from './support/deployment.js';
-import { ENGINE_NAMES, metric, startServerOn } from './support/engines.js';
+import { ENGINE_NAMES, metric, redisPair, startServerOn } from './support/engines.js';
 import { waitFor } from './support/net.js';
-import type { RunningServer, ServerProcess } from './support/server.js';
+import type { RunningServer } from './support/server.js';
 import { sseSubscribe, type SseStream } from './support/sse.js';
 
 /**
@@ -124,22 +123,15 @@ describe.each(ENGINE_NAMES)('an SSE subscription whose access token expires (%s 
 });
 
 describe('a login revoked on one instance ends its SSE streams on another (Redis, two processes)', () => {
-  let deployment: Deployment;
-  let a: ServerProcess;
-  let b: ServerProcess;
-  beforeAll(async () => {
-    deployment = await startDeployment();
-    [a, b] = deployment.servers as [ServerProcess, ServerProcess];
-  }, 60_000);
-  afterAll(() => deployment?.stop());
+  const pair = redisPair();
 
   it('logout on A: the stream on B gets UNAUTHENTICATED and ends', async () => {
-    const erin = await signUp(a.httpUrl, 'xinst');
-    const stream = await sseSubscribe(b.httpUrl, erin.accessToken, MESSAGES);
-    await waitFor(async () => (await metric(b.url, 'chat_active_subscriptions')) === 1, { what: 'the subscription on B started' });
-    await gql(a.httpUrl, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: erin.refreshToken });
+    const erin = await signUp(pair.a.httpUrl, 'xinst');
+    const stream = await sseSubscribe(pair.b.httpUrl, erin.accessToken, MESSAGES);
+    await waitFor(async () => (await metric(pair.b.url, 'chat_active_subscriptions')) === 1, { what: 'the subscription on B started' });
+    await gql(pair.a.httpUrl, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: erin.refreshToken });
     await expectEndedUnauthenticated(stream);
-    await waitFor(async () => (await metric(b.url, 'chat_active_subscriptions')) === 0, { what: 'B holds no subscription' });
+    await waitFor(async () => (await metric(pair.b.url, 'chat_active_subscriptions')) === 0, { what: 'B holds no subscription' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { startDeployment } from './deployment.js';
 import { testPrefix } from './redis.js';
 import { startServer, type RunningServer, type ServerProcess } from './server.js';
@@ -60,4 +60,21 @@ export async function metric(baseUrl: string, name: string): Promise<number> {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   if (!m) throw new Error(`no metric ${name} in /metrics`);
   return Number(m[1]);
+}
+
+/** Two Redis-backed server processes for the enclosing describe: started before its tests, stopped after. */
+export function redisPair(env: Record<string, string> = {}): { readonly a: Endpoint; readonly b: Endpoint } {
+  let instances: Instances | undefined;
+  beforeAll(async () => {
+    instances = await ENGINES.find((e) => e.name === 'redis')!.start(env);
+  }, 60_000);
+  afterAll(() => instances?.stop());
+  return {
+    get a() {
+      return instances!.a;
+    },
+    get b() {
+      return instances!.b;
+    },
+  };
 }
