@@ -53,6 +53,13 @@ export interface ChatClientOptions {
    * @default 300 ms doubling up to 10 s, plus up to 30 % jitter
    */
   readonly retryWait?: (retries: number) => Promise<void>;
+  /**
+   * How long `request()` keeps retrying an operation that declares `$clientId` (sendMessage,
+   * sendDirectMessage) after SERVICE_UNAVAILABLE, a 502/503/504 from a proxy or a dropped
+   * connection, with the same clientId each time (the server stores the message once). 0 = never.
+   * @default 30000 (ms)
+   */
+  readonly retrySendsForMs?: number;
   /** Anything else for graphql-ws's createClient (its `on` listeners, keepAlive, ...). */
   readonly wsOptions?: Partial<Omit<ClientOptions, 'url' | 'connectionParams' | 'webSocketImpl'>>;
 }
@@ -80,7 +87,11 @@ export interface ChatClient {
   signIn(): Promise<ChatSession>;
   /** A fresh access token, refreshed first when it is near expiry. */
   accessToken(): Promise<string>;
-  /** A query or mutation over HTTP, signed in; GraphQL errors reject with ChatApiError. */
+  /**
+   * A query or mutation over HTTP, signed in; GraphQL errors reject with ChatApiError. An operation
+   * that declares `$clientId` gets a new one when the variables have none, and is retried with it
+   * (see `retrySendsForMs`).
+   */
   request<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R>;
   /** A subscription over graphql-ws; returns the function that ends it. */
   subscribe<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V, sink: ChatSink<R>): () => void;
@@ -108,11 +119,45 @@ export function compareMessageIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
+/** A new idempotency key for one send: a random UUID (also where randomUUID is missing: plain-http pages). */
+export function newClientId(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A failure after which the same send may have been stored or not, or was refused for a passing
+ * reason: the server's SERVICE_UNAVAILABLE, a proxy's 502/503/504, or fetch failing (a network
+ * error or a connection dropped before the answer).
+ */
+export function isRetriableSendFailure(err: unknown): boolean {
+  if (err instanceof ChatApiError) return err.code !== undefined && ['SERVICE_UNAVAILABLE', 'HTTP_502', 'HTTP_503', 'HTTP_504'].includes(err.code);
+  return err instanceof TypeError;
+}
+
 const printed = new WeakMap<DocumentNode, string>();
 function source(document: DocumentNode): string {
   let text = printed.get(document);
   if (text === undefined) printed.set(document, (text = print(document)));
   return text;
+}
+
+const keyed = new WeakMap<DocumentNode, boolean>();
+/** Whether the document declares `$clientId` (an idempotency key). */
+function declaresClientId(document: DocumentNode): boolean {
+  let found = keyed.get(document);
+  if (found === undefined) {
+    found = document.definitions.some(
+      (d) => d.kind === Kind.OPERATION_DEFINITION && (d.variableDefinitions ?? []).some((v) => v.variable.name.value === 'clientId'),
+    );
+    keyed.set(document, found);
+  }
+  return found;
 }
 
 function operationName(document: DocumentNode): string | undefined {
@@ -230,6 +275,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const refreshBefore = options.refreshBeforeExpiryMs ?? 30_000;
   const mode = options.signIn ?? 'login';
+  const retrySendsFor = options.retrySendsForMs ?? 30_000;
 
   let current: ChatSession | undefined;
   let issued = 0; // ms: when the current access token was issued
@@ -318,16 +364,23 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     // Without a cursor and before the first message, a resubscribe starts from when this one did
     // (by this machine's clock, less a tolerance): no gap, at worst a few older messages.
     const since = `${Date.now() - CLOCK_TOLERANCE_MS}-0`;
-    let sent = false;
-    // graphql-ws serialises the payload again for every (re)subscribe: the getter makes each resume from lastId
+    let frames = 0;
+    let frame: Record<string, unknown> | undefined;
+    // graphql-ws serialises the payload again for every (re)subscribe: the getter makes each resume
+    // from lastId. One frame reads it more than once (validation, then JSON.stringify, in one
+    // synchronous step): every read of a frame gets the same value, and only later frames are resumes.
     const tracked: SubscribePayload = {
       query: payload.query,
       operationName: payload.operationName,
       extensions: payload.extensions,
       get variables() {
-        const after = lastId ?? (sent ? since : null);
-        sent = true;
-        return { ...payload.variables, [point.variable]: after };
+        if (!frame) {
+          frame = { ...payload.variables, [point.variable]: lastId ?? (frames++ > 0 ? since : null) };
+          queueMicrotask(() => {
+            frame = undefined;
+          });
+        }
+        return frame;
       },
     };
     let stop: (() => void) | undefined;
@@ -409,6 +462,18 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
 
   const resuming: Client = { on: ws.on, subscribe, iterate, terminate: ws.terminate, dispose: ws.dispose };
 
+  /** One request with a fresh token; a token refused before its time is renewed once and the request sent again. */
+  async function signedIn<R, V>(document: TypedDocumentNode<R, V>, variables: V | undefined): Promise<R> {
+    try {
+      return await executeHttp(httpUrl, document, variables, { token: (await fresh()).accessToken, fetch: fetchImpl });
+    } catch (err) {
+      if (!isAuthFailure(err) || !current) throw err;
+      // the token was refused before its time (clock skew, a new server key): renew once and retry
+      mustRefresh = true;
+      return executeHttp(httpUrl, document, variables, { token: (await fresh()).accessToken, fetch: fetchImpl });
+    }
+  }
+
   const authFetch: typeof fetch = async (input, init) => {
     const headers = new Headers(init?.headers);
     if (current || credentials) headers.set('authorization', `Bearer ${(await fresh()).accessToken}`);
@@ -421,14 +486,18 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     session: () => current,
     signIn: fresh,
     accessToken: async () => (await fresh()).accessToken,
-    async request(document, variables) {
-      try {
-        return await executeHttp(httpUrl, document, variables, { token: (await fresh()).accessToken, fetch: fetchImpl });
-      } catch (err) {
-        if (!isAuthFailure(err) || !current) throw err;
-        // the token was refused before its time (clock skew, a new server key): renew once and retry
-        mustRefresh = true;
-        return executeHttp(httpUrl, document, variables, { token: (await fresh()).accessToken, fetch: fetchImpl });
+    async request<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> {
+      if (!declaresClientId(document)) return signedIn(document, variables);
+      // one key for every attempt of this send: however many reach the server, one message is stored
+      const keyedVariables = (variables?.clientId == null ? { ...variables, clientId: newClientId() } : variables) as V;
+      const deadline = Date.now() + retrySendsFor;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await signedIn(document, keyedVariables);
+        } catch (err) {
+          if (!isRetriableSendFailure(err) || Date.now() >= deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt, Math.max(0, deadline - Date.now()))));
+        }
       }
     },
     subscribe<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V, sink: ChatSink<R>) {

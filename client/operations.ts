@@ -55,6 +55,27 @@ export const roomsQuery = graphql(`
   }
 `);
 
+/** A member of a private room adds a user to it. */
+export const inviteToRoomMutation = graphql(`
+  mutation InviteToRoom($room: String!, $username: String!) {
+    inviteToRoom(room: $room, username: $username) { name private }
+  }
+`);
+
+/** Leaves a room (a private one: access ends at once); true when the viewer was a member. */
+export const leaveRoomMutation = graphql(`
+  mutation LeaveRoom($name: String!) {
+    leaveRoom(name: $name)
+  }
+`);
+
+/** The creator of a private room removes a member. */
+export const removeFromRoomMutation = graphql(`
+  mutation RemoveFromRoom($room: String!, $username: String!) {
+    removeFromRoom(room: $room, username: $username) { name private }
+  }
+`);
+
 export const createRoomMutation = graphql(`
   mutation CreateRoom($name: String!, $private: Boolean) {
     createRoom(name: $name, private: $private) { name private }
@@ -76,10 +97,25 @@ export const recentMessagesQuery = graphql(`
   }
 `);
 
+/**
+ * Declares `$clientId`, the send's idempotency key: the helper's `request()` fills in a new one
+ * when it is not given and retries the same send with it after SERVICE_UNAVAILABLE or a dropped
+ * connection (the server answers a repeated key with the message it stored the first time).
+ */
 export const sendMessageMutation = graphql(`
-  mutation SendMessage($room: String!, $text: String!) {
-    sendMessage(room: $room, text: $text) {
-      id room text createdAt mine
+  mutation SendMessage($room: String!, $text: String!, $clientId: String) {
+    sendMessage(room: $room, text: $text, clientId: $clientId) {
+      id room text createdAt editedAt mine
+      author { id username }
+    }
+  }
+`);
+
+/** Into the direct conversation with `to` (dm:<a>:<b>), created on first use; `$clientId` as for sendMessage. */
+export const sendDirectMessageMutation = graphql(`
+  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {
+    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {
+      id room text createdAt editedAt mine
       author { id username }
     }
   }
@@ -89,7 +125,7 @@ export const sendMessageMutation = graphql(`
 export const messageAddedSubscription = graphql(`
   subscription MessageAdded($room: String!, $after: ID) {
     messageAdded(room: $room, after: $after) {
-      id room text createdAt mine
+      id room text createdAt editedAt mine
       author { id username }
     }
   }
@@ -108,7 +144,7 @@ export const roomActivitySubscription = graphql(`
 export const directMessageAddedSubscription = graphql(`
   subscription DirectMessageAdded {
     directMessageAdded {
-      id room text createdAt mine
+      id room text createdAt editedAt mine
       author { id username }
     }
   }

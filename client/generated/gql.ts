@@ -20,13 +20,17 @@ type Documents = {
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": typeof types.LogoutDocument,
     "\n  query Me {\n    me { id username }\n  }\n": typeof types.MeDocument,
     "\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n": typeof types.RoomsDocument,
+    "\n  mutation InviteToRoom($room: String!, $username: String!) {\n    inviteToRoom(room: $room, username: $username) { name private }\n  }\n": typeof types.InviteToRoomDocument,
+    "\n  mutation LeaveRoom($name: String!) {\n    leaveRoom(name: $name)\n  }\n": typeof types.LeaveRoomDocument,
+    "\n  mutation RemoveFromRoom($room: String!, $username: String!) {\n    removeFromRoom(room: $room, username: $username) { name private }\n  }\n": typeof types.RemoveFromRoomDocument,
     "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": typeof types.CreateRoomDocument,
     "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": typeof types.JoinRoomDocument,
     "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.RecentMessagesDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.SendMessageDocument,
-    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.SendMessageDocument,
+    "\n  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {\n    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.SendDirectMessageDocument,
+    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.MessageAddedDocument,
     "\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n": typeof types.RoomActivityDocument,
-    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": typeof types.DirectMessageAddedDocument,
+    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.DirectMessageAddedDocument,
     "\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n": typeof types.RoomEventsDocument,
     "\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": typeof types.EditMessageDocument,
     "\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n": typeof types.DeleteMessageDocument,
@@ -43,13 +47,17 @@ const documents: Documents = {
     "\n  mutation Logout($refreshToken: String!) {\n    logout(refreshToken: $refreshToken)\n  }\n": types.LogoutDocument,
     "\n  query Me {\n    me { id username }\n  }\n": types.MeDocument,
     "\n  query Rooms {\n    rooms { name private unreadCount }\n  }\n": types.RoomsDocument,
+    "\n  mutation InviteToRoom($room: String!, $username: String!) {\n    inviteToRoom(room: $room, username: $username) { name private }\n  }\n": types.InviteToRoomDocument,
+    "\n  mutation LeaveRoom($name: String!) {\n    leaveRoom(name: $name)\n  }\n": types.LeaveRoomDocument,
+    "\n  mutation RemoveFromRoom($room: String!, $username: String!) {\n    removeFromRoom(room: $room, username: $username) { name private }\n  }\n": types.RemoveFromRoomDocument,
     "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n": types.CreateRoomDocument,
     "\n  mutation JoinRoom($name: String!) {\n    joinRoom(name: $name) { name private }\n  }\n": types.JoinRoomDocument,
     "\n  query RecentMessages($room: String!, $limit: Int, $before: ID) {\n    recentMessages(room: $room, limit: $limit, before: $before) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.RecentMessagesDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.SendMessageDocument,
-    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.SendMessageDocument,
+    "\n  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {\n    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.SendDirectMessageDocument,
+    "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.MessageAddedDocument,
     "\n  subscription RoomActivity($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) { id room }\n  }\n": types.RoomActivityDocument,
-    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n": types.DirectMessageAddedDocument,
+    "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.DirectMessageAddedDocument,
     "\n  subscription RoomEvents($room: String!, $after: ID) {\n    roomEvents(room: $room, after: $after) {\n      id type messageId\n      message {\n        id room text createdAt editedAt mine\n        author { id username }\n      }\n    }\n  }\n": types.RoomEventsDocument,
     "\n  mutation EditMessage($room: String!, $id: ID!, $text: String!) {\n    editMessage(room: $room, id: $id, text: $text) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n": types.EditMessageDocument,
     "\n  mutation DeleteMessage($room: String!, $id: ID!) {\n    deleteMessage(room: $room, id: $id)\n  }\n": types.DeleteMessageDocument,
@@ -101,6 +109,18 @@ export function graphql(source: "\n  query Rooms {\n    rooms { name private unr
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation InviteToRoom($room: String!, $username: String!) {\n    inviteToRoom(room: $room, username: $username) { name private }\n  }\n"): (typeof documents)["\n  mutation InviteToRoom($room: String!, $username: String!) {\n    inviteToRoom(room: $room, username: $username) { name private }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LeaveRoom($name: String!) {\n    leaveRoom(name: $name)\n  }\n"): (typeof documents)["\n  mutation LeaveRoom($name: String!) {\n    leaveRoom(name: $name)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveFromRoom($room: String!, $username: String!) {\n    removeFromRoom(room: $room, username: $username) { name private }\n  }\n"): (typeof documents)["\n  mutation RemoveFromRoom($room: String!, $username: String!) {\n    removeFromRoom(room: $room, username: $username) { name private }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n"): (typeof documents)["\n  mutation CreateRoom($name: String!, $private: Boolean) {\n    createRoom(name: $name, private: $private) { name private }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -113,11 +133,15 @@ export function graphql(source: "\n  query RecentMessages($room: String!, $limit
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {\n    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {\n    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($room: String!, $after: ID) {\n    messageAdded(room: $room, after: $after) {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -125,7 +149,7 @@ export function graphql(source: "\n  subscription RoomActivity($room: String!, $
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt mine\n      author { id username }\n    }\n  }\n"];
+export function graphql(source: "\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"): (typeof documents)["\n  subscription DirectMessageAdded {\n    directMessageAdded {\n      id room text createdAt editedAt mine\n      author { id username }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
