@@ -2,40 +2,23 @@
 // Two browser contexts sign up as two users; one sends, the other sees the message appear, and
 // what the page shows beyond messages: typing, who is online, unread badges, edits and deletions.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, signUp } from './support/client.js';
+import { ensureWebBuild, launchBrowser, messageIn, openPage, ROOT, screenshot, send, signInThroughForm, unreadBadge } from './support/browser.js';
 import { startServer, type RunningServer } from './support/server.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = `${root}test-artifacts`;
-// as root, without the network: no sandbox, no GPU, and none of Chromium's background connections
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let server: RunningServer;
 let browser: Browser | undefined;
+const problems: string[][] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Debian's package; no browser download)`);
-  // the page as `npm run web:build` makes it, into web/dist, which the server serves at /
-  await run(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: root });
+  await ensureWebBuild();
   server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
-  // playwright gives every launch a new, empty --user-data-dir
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  browser = await launchBrowser();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -43,28 +26,15 @@ afterAll(async () => {
 });
 
 async function openAs(username: string, password: string, mode: 'signup' | 'login'): Promise<Page> {
-  const context = await browser!.newContext({ viewport: { width: 1100, height: 680 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(`${server.url}/`);
-  await page.locator('#auth-form').waitFor();
-  if (mode === 'signup') {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: `${ARTIFACTS}/web-sign-in.png` });
-  }
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click(mode === 'signup' ? '#signup' : '#login');
-  await page.locator('#chat-view').waitFor({ state: 'visible' });
-  await page.locator('#status[data-state="live"]').waitFor();
-  expect(problems).toEqual([]);
-  return page;
+  const opened = await openPage(browser!, `${server.url}/`);
+  problems.push(opened.problems);
+  if (mode === 'signup') await screenshot(opened.page, 'web-sign-in.png');
+  await signInThroughForm(opened.page, username, password, mode);
+  expect(opened.problems).toEqual([]);
+  return opened.page;
 }
 
-const messageIn = (page: Page, text: string) => page.locator('#messages li.message', { hasText: text });
 const typingLine = (page: Page, text: string) => page.locator('#typing', { hasText: text });
-const unreadBadge = (page: Page, room: string, count: string) => page.locator(`#room-list .room[data-room="${room}"] .unread`, { hasText: new RegExp(`^${count}$`) });
 /** The room header's online line, listing every one of `usernames`. */
 const onlineLine = (page: Page, usernames: string[]) => usernames.reduce((line, name) => line.filter({ hasText: name }), page.locator('#online'));
 
@@ -75,7 +45,7 @@ async function unreadOnServer(token: string, room: string): Promise<number | und
 
 describe('the web chat page in headless Chromium', () => {
   it('the page and the client module type-check against the browser library, without Node types', async () => {
-    await run(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '--noEmit', '-p', 'web/tsconfig.json'], { cwd: root });
+    await run(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '--noEmit', '-p', 'web/tsconfig.json'], { cwd: ROOT });
   }, 60_000);
 
   it('is served at / while GraphiQL stays at /graphql', async () => {
@@ -203,9 +173,62 @@ describe('the web chat page in headless Chromium', () => {
     await messageIn(alice, 'Meeting at 4pm').hover();
     await messageIn(alice, 'Meeting at 4pm').locator('button.edit').waitFor();
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await bob.screenshot({ path: `${ARTIFACTS}/web-chat.png` });
-    await alice.screenshot({ path: `${ARTIFACTS}/web-chat-alice.png` });
-    expect(existsSync(`${ARTIFACTS}/web-chat.png`)).toBe(true);
+    await screenshot(bob, 'web-chat.png');
+    await screenshot(alice, 'web-chat-alice.png');
+    for (const p of problems) expect(p).toEqual([]);
   }, 60_000);
+
+  it('loads without console errors or warnings, and its room-name field refuses what the server would', async () => {
+    const { page, problems: logged } = await openPage(browser!, `${server.url}/`);
+    const user = await signUp(server.httpUrl, 'valid');
+    await signInThroughForm(page, user.username, user.password, 'login');
+    // browsers compile `pattern` with the v flag: an invalid one is logged and checks nothing
+    expect(logged).toEqual([]);
+    const valid = (value: string) => page.locator('#room-name').evaluate((input: HTMLInputElement, v) => {
+      input.value = v;
+      return input.checkValidity();
+    }, value);
+    expect(await valid('release-2_0')).toBe(true);
+    expect(await valid('bad name!')).toBe(false);
+    expect(await valid('-leading-dash')).toBe(false);
+  });
+
+  it('sends every message with its own clientId (the idempotency key retries reuse)', async () => {
+    const user = await signUp(server.httpUrl, 'keys');
+    const page = await openAs(user.username, user.password, 'login');
+    const keys: unknown[] = [];
+    page.on('request', (request) => {
+      const body = request.postDataJSON() as { operationName?: string; variables?: { clientId?: unknown } } | null;
+      if (body?.operationName === 'SendMessage') keys.push(body.variables?.clientId);
+    });
+    for (const text of ['first with a key', 'second with a key']) {
+      await send(page, text);
+      await messageIn(page, text).waitFor();
+    }
+    expect(keys).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+    expect(keys[0]).not.toBe(keys[1]);
+  });
+
+  it('works from the keyboard: Shift+Enter for a new line, Up edits the last own message, and others\' messages are read out', async () => {
+    const [a, b] = [await signUp(server.httpUrl, 'keyb'), await signUp(server.httpUrl, 'keyb')];
+    const page = await openAs(a.username, a.password, 'login');
+    await page.locator('#message-input').pressSequentially('two');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('lines');
+    await page.keyboard.press('Enter');
+    await expect(messageIn(page, 'two').locator('.text').textContent()).resolves.toBe('two\nlines');
+    await expect(page.locator('#message-input').inputValue()).resolves.toBe('');
+    // Up in the empty box edits it; Enter saves
+    await page.keyboard.press('ArrowUp');
+    await page.locator('#messages .edit-input').waitFor();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('one line now');
+    await page.keyboard.press('Enter');
+    await messageIn(page, 'one line now').locator('.edited').waitFor();
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
+    // a message from someone else is announced in the polite live region
+    await gql(server.httpUrl, 'mutation { sendMessage(room: "general", text: "read me out") { id } }', {}, b.accessToken);
+    await page.locator('#announcer', { hasText: `${b.username}: read me out` }).waitFor();
+    await expect(page.locator('#announcer').getAttribute('aria-live')).resolves.toBe('polite');
+  });
 });

@@ -10,6 +10,24 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   // relative asset URLs: the page also works when served under a path prefix
   base: './',
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: true },
-  server: { proxy: { '/graphql': { target: server, ws: true, changeOrigin: true } } },
+  // no source maps: the server would publish them next to the page
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
+  server: {
+    proxy: {
+      '/graphql': {
+        target: server,
+        ws: true,
+        // the server accepts a browser's WebSocket from its own origin only (or ALLOWED_ORIGINS):
+        // through this proxy the page's origin is the dev server's, so requests are made to look
+        // as if they came from a page the server serves itself (development only)
+        changeOrigin: true,
+        rewriteWsOrigin: true,
+        configure: (proxy) => {
+          proxy.on('proxyReq', (req) => {
+            if (req.getHeader('origin')) req.setHeader('origin', new URL(server).origin);
+          });
+        },
+      },
+    },
+  },
 });
