@@ -15,8 +15,8 @@ import {
   messageAddedSubscription,
   recentMessagesQuery,
   sendMessageMutation,
+  signIn,
   type MessageAddedSubscription,
-  type SignInMode,
 } from '../client/index.js';
 
 const USAGE = `usage: npm run chat -- [--url http://localhost:4000] --user NAME [--room general] [--register] [--history 50]
@@ -29,6 +29,11 @@ const USAGE = `usage: npm run chat -- [--url http://localhost:4000] --user NAME 
 
 The password is asked for without echo; CHAT_PASSWORD in the environment answers instead (or the
 first line of standard input when it is not a terminal). Type a line to send it; /quit or Ctrl-D leaves.`;
+
+const COMMANDS = `commands:
+  /help   this list
+  /quit   leave (also /exit, or Ctrl-D)
+A line starting with / is a command; start it with // to send it as a message (one / is dropped).`;
 
 type Message = MessageAddedSubscription['messageAdded'];
 
@@ -75,9 +80,21 @@ function readHidden(prompt: string): Promise<string> {
 }
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const format = (m: Message) => `[${time(m.createdAt)}] ${m.author.username}: ${m.text}`;
-const describe = (err: unknown) =>
-  err instanceof ChatApiError ? `${err.message}${err.code ? ` (${err.code})` : ''}` : err instanceof Error ? err.message : String(err);
+const format = (m: Pick<Message, 'createdAt' | 'author' | 'text' | 'editedAt'>) =>
+  `[${time(m.createdAt)}] ${m.author.username}: ${m.text}${m.editedAt ? ' (edited)' : ''}`;
+
+/** An error in one line: the server's message and code, or why the server could not be reached. */
+function describe(err: unknown, url?: string): string {
+  if (err instanceof ChatApiError) return `${err.message}${err.code ? ` (${err.code})` : ''}`;
+  // fetch says only "fetch failed": the reason is in its cause (ECONNREFUSED, ENOTFOUND, ...)
+  const cause = err instanceof TypeError ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause) {
+    const reason = cause.code ?? cause.message ?? 'network error';
+    const hint = cause.code === 'ECONNREFUSED' ? ': is the server running there? (npm start)' : '';
+    return `cannot reach ${url ?? 'the server'} (${reason})${hint}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 /** A request that never reached the server (refused, reset before connecting): safe to send again. */
 const unreachable = (err: unknown) =>
   err instanceof TypeError && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'UND_ERR_SOCKET'].includes(String((err.cause as { code?: unknown } | undefined)?.code));
@@ -100,6 +117,7 @@ async function main() {
   const username = values.user;
   const room = values.room.toLowerCase();
   const { httpUrl, wsUrl } = endpoints(values.url);
+  serverUrl = httpUrl;
   const tty = Boolean(process.stdin.isTTY);
   const status = (line: string) => process.stderr.write(`* ${line}\n`);
 
@@ -109,10 +127,11 @@ async function main() {
   const lines = rl[Symbol.asyncIterator]();
   if (!password) password = String((await lines.next()).value ?? '');
 
-  const mode: SignInMode = values.register ? 'register' : 'auto';
-  const chat = createChatClient({ httpUrl, wsUrl, credentials: { username, password }, signIn: mode, webSocketImpl: WebSocket });
-  const session = await chat.signIn();
-  status(`signed in as ${session.user.username} on ${httpUrl}`);
+  const credentials = { username, password };
+  const { session, registered } = await signInOrRegister(httpUrl, credentials, values.register);
+  // later sign-ins (a refresh token refused) log in: the user exists now
+  const chat = createChatClient({ httpUrl, wsUrl, session, credentials, signIn: 'login', webSocketImpl: WebSocket });
+  status(registered ? `registered the new user ${session.user.username} on ${httpUrl}` : `signed in as ${session.user.username} on ${httpUrl}`);
 
   try {
     await chat.request(joinRoomMutation, { name: room });
@@ -133,13 +152,15 @@ async function main() {
 
   const limit = Math.max(1, Math.min(200, Number(values.history) || 50));
   const { recentMessages } = await chat.request(recentMessagesQuery, { room, limit });
-  status(`room ${room}: ${recentMessages.length ? `the last ${recentMessages.length} messages` : 'no messages yet'}`);
+  const n = recentMessages.length;
+  status(`room ${room}: ${n === 0 ? 'no messages yet' : n === 1 ? 'the last message' : `the last ${n} messages`}`);
   for (const m of recentMessages) print(format(m));
 
   let online = true;
+  let leaving = false;
   chat.ws.on('closed', (event) => {
     // 4403: the access token expired; the client refreshes it and reconnects at once
-    if ((event as { code?: number }).code === CLOSE_FORBIDDEN) return;
+    if (leaving || (event as { code?: number }).code === CLOSE_FORBIDDEN) return;
     if (online) status('connection lost; reconnecting (nothing will be missed)');
     online = false;
   });
@@ -164,8 +185,14 @@ async function main() {
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
     // the line comes back from the server with the others: drop the typed copy
     if (tty) process.stdout.write('\x1b[1A\r\x1b[K');
-    const text = next.value.trim();
-    if (text === '/quit' || text === '/exit') break;
+    const line = next.value.trim();
+    if (line === '/quit' || line === '/exit') break;
+    if (line.startsWith('/') && !line.startsWith('//')) {
+      print(line === '/help' ? COMMANDS : `unknown command ${line.split(/\s/)[0]}: /help lists them (start a message with // to send a /)`);
+      if (tty) rl.prompt();
+      continue;
+    }
+    const text = line.startsWith('//') ? line.slice(1) : line;
     if (text) {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -177,19 +204,41 @@ async function main() {
             await new Promise((r) => setTimeout(r, 1000));
             continue;
           }
-          status(`not sent: ${describe(err)}`);
+          status(`not sent: ${describe(err, httpUrl)}`);
           break;
         }
       }
     }
     if (tty) rl.prompt();
   }
+  leaving = true;
   stop();
   rl.close();
   await chat.dispose();
 }
 
+/**
+ * Logs in; when the name is free (and not `registerOnly`), registers it and says so. A wrong
+ * password for an existing name stays UNAUTHENTICATED.
+ */
+async function signInOrRegister(httpUrl: string, credentials: { username: string; password: string }, registerOnly: boolean) {
+  if (registerOnly) return { session: await signIn(httpUrl, credentials, 'register'), registered: true };
+  try {
+    return { session: await signIn(httpUrl, credentials, 'login'), registered: false };
+  } catch (loginError) {
+    // one message for unknown user and wrong password: registering tells the two apart
+    if (!(loginError instanceof ChatApiError) || loginError.code !== 'UNAUTHENTICATED') throw loginError;
+    try {
+      return { session: await signIn(httpUrl, credentials, 'register'), registered: true };
+    } catch (registerError) {
+      if (registerError instanceof ChatApiError && registerError.code === 'CONFLICT') throw loginError;
+      throw registerError;
+    }
+  }
+}
+
+let serverUrl: string | undefined;
 main().catch((err: unknown) => {
-  console.error(`chat: ${describe(err)}`);
+  console.error(`chat: ${describe(err, serverUrl)}`);
   process.exit(1);
 });

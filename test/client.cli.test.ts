@@ -3,10 +3,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createChatClient, createRoomMutation, messageAddedSubscription, sendMessageMutation, type ChatClient } from '../client/index.js';
+import { createChatClient, createRoomMutation, editMessageMutation, messageAddedSubscription, sendMessageMutation, type ChatClient } from '../client/index.js';
 import { signUp, type Session } from './support/client.js';
-import { waitFor } from './support/net.js';
 import { startDeployment, type Deployment } from './support/deployment.js';
+import { freePort, waitFor } from './support/net.js';
 import { startServer, type RunningServer, type ServerProcess } from './support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -18,6 +18,8 @@ interface Cli {
   messages(): string[];
   /** Status lines (stderr). */
   status(): string;
+  /** Everything printed to standard output. */
+  output(): string;
   type(line: string): void;
   waitForMessages(n: number, what?: string): Promise<string[]>;
   exited: Promise<number | null>;
@@ -49,6 +51,7 @@ function startCli(args: string[], password: string): Cli {
     child,
     messages,
     status: () => err,
+    output: () => out,
     type: (line) => child.stdin.write(`${line}\n`),
     async waitForMessages(n, what = `${n} message lines`) {
       await waitFor(() => messages().length >= n || child.exitCode !== null, { timeoutMs: 30_000, what: `${what}; stdout: ${out}; stderr: ${err}` });
@@ -83,35 +86,60 @@ describe('npm run chat', () => {
     const bobChat = chatFor(server, bob);
     const room = `cli-${Date.now()}`;
     await bobChat.request(createRoomMutation, { name: room });
-    await bobChat.request(sendMessageMutation, { room, text: 'earlier message' });
+
+    const earlier = (await bobChat.request(sendMessageMutation, { room, text: 'earlier mesage' })).sendMessage;
+    await bobChat.request(editMessageMutation, { room, id: earlier.id, text: 'earlier message' });
 
     const username = `carol_${Date.now() % 100000}`;
     const cli = startCli(['--url', server.url, '--user', username, '--room', room], 'carol password');
-    expect(await cli.waitForMessages(1, 'the history')).toEqual([`${bob.username}: earlier message`]);
-    await waitFor(() => cli.status().includes(`signed in as ${username}`), { what: 'the sign-in line' });
+    // the history shows the edit as such
+    expect(await cli.waitForMessages(1, 'the history')).toEqual([`${bob.username}: earlier message (edited)`]);
+    // a new name is registered, and the CLI says so
+    await waitFor(() => cli.status().includes(`registered the new user ${username}`), { what: 'the registration line' });
+    expect(cli.status()).toContain(`room ${room}: the last message\n`);
 
     // what carol types reaches bob's subscription, and bob's messages reach carol
     const seen: string[] = [];
     bobChat.subscribe(messageAddedSubscription, { room, after: '0-0' }, { next: (d) => seen.push(`${d.messageAdded.author.username}: ${d.messageAdded.text}`) });
     await waitFor(() => seen.length === 1, { what: 'bob to see the history' });
+    // commands are not messages
+    cli.type('/help');
+    await waitFor(() => cli.output().includes('/quit   leave'), { what: 'the list of commands' });
+    cli.type('/nope');
+    await waitFor(() => cli.output().includes('unknown command /nope'), { what: 'the unknown command' });
     cli.type('hello from the terminal');
     await waitFor(() => seen.length === 2, { what: 'bob to receive the typed line' });
     expect(seen[1]).toBe(`${username}: hello from the terminal`);
     await bobChat.request(sendMessageMutation, { room, text: 'hi carol' });
-    expect(await cli.waitForMessages(3)).toEqual([`${bob.username}: earlier message`, `${username}: hello from the terminal`, `${bob.username}: hi carol`]);
+    expect(await cli.waitForMessages(3)).toEqual([`${bob.username}: earlier message (edited)`, `${username}: hello from the terminal`, `${bob.username}: hi carol`]);
+    // neither /help nor /nope was sent
+    expect(seen).toEqual([`${bob.username}: earlier message`, `${username}: hello from the terminal`, `${bob.username}: hi carol`]);
 
     cli.type('/quit');
     expect(await cli.exited).toBe(0);
+    expect(cli.status()).not.toContain('connection lost');
 
     // the same user again logs in (no second registration) with the same password, and a wrong one is refused
     const again = startCli(['--url', server.url, '--user', username, '--room', room, '--history', '2'], 'carol password');
     expect(await again.waitForMessages(2)).toEqual([`${username}: hello from the terminal`, `${bob.username}: hi carol`]);
+    expect(again.status()).toContain(`signed in as ${username}`);
+    expect(again.status()).toContain('the last 2 messages');
     again.child.stdin.end(); // Ctrl-D
     expect(await again.exited).toBe(0);
+    expect(again.status()).not.toContain('connection lost');
     const wrong = startCli(['--url', server.url, '--user', username, '--room', room], 'not the password');
     expect(await wrong.exited).toBe(1);
     expect(wrong.status()).toMatch(/UNAUTHENTICATED/);
   }, 60_000);
+});
+
+describe('npm run chat without a server', () => {
+  it('says which URL it could not reach and why, and exits 1', async () => {
+    const port = await freePort();
+    const cli = startCli(['--url', `http://127.0.0.1:${port}`, '--user', 'nobody_here'], 'some password');
+    expect(await cli.exited).toBe(1);
+    expect(cli.status().trim()).toBe(`chat: cannot reach http://127.0.0.1:${port}/graphql (ECONNREFUSED): is the server running there? (npm start)`);
+  });
 });
 
 describe('npm run chat across a server restart (Redis, real processes)', () => {
