@@ -64,6 +64,13 @@ process.on('SIGINT', shutdown);
 try {
   await (started = server.start());
 } catch (err) {
+  // a port taken or not allowed is the usual cause: one clear line, like a bad setting
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not allowed for this user' : 'is not an address of this machine';
+    console.error(`Could not start: ${config.host}:${config.port} ${why} (set PORT or HOST to another)`);
+    process.exit(1);
+  }
   logger.fatal({ err }, 'could not start');
   process.exit(1);
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './support/net.js';
@@ -9,8 +10,10 @@ const TSX_LOADER = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.ur
 /** Runs the server's entry point with `env` until it exits; its exit code and what it printed. */
 function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
+    // no REDIS_URL unless the test gives one: the in-memory engine
+    const { REDIS_URL: _inherited, ...inherited } = process.env;
     const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
-      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', REDIS_URL: '', ...env },
+      env: { ...inherited, NODE_ENV: 'development', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -29,6 +32,19 @@ describe('start-up refuses bad settings with one clear line', () => {
     const { code, output } = await run({ PORT: 'abc' });
     expect(code).toBe(1);
     expect(output.trim()).toBe('Invalid configuration: PORT: expected a port number (0-65535)');
+  });
+
+  it('says that the port is taken, in one line, and exits 1', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const { code, output } = await run({ PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: 'x'.repeat(32) });
+      expect(code).toBe(1);
+      expect(output.trim()).toBe(`Could not start: 127.0.0.1:${port} is already in use (set PORT or HOST to another)`);
+    } finally {
+      holder.close();
+    }
   });
 
   it('says that Redis did not answer, and exits 1, when REDIS_URL points nowhere', async () => {
