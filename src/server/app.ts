@@ -25,6 +25,8 @@ export interface ChatServerOptions {
   readonly scrypt?: ScryptParams;
   /** Backends made by the caller (tests wrap them to inject faults); by default made from the config. */
   readonly backends?: Backends;
+  /** The built web page served at /; null = none. @default web/dist of the repository */
+  readonly webRoot?: string | null;
 }
 
 export interface ChatServer {
@@ -109,6 +111,8 @@ export async function createChatServer(config: Config, options: ChatServerOption
     clientAddress: exactAddress,
     metricsAllow: config.metricsAllow,
     limits: { headersTimeoutMs: config.httpHeadersTimeout * 1000, requestTimeoutMs: config.httpRequestTimeout * 1000, maxConnections: config.httpMaxConnections },
+    sourceMaps: !config.production,
+    ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
   });
   const drain = drainHttp(http);
   let stopped: Promise<void> | undefined;

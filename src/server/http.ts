@@ -24,6 +24,8 @@ export interface HttpOptions {
    * @default web/dist of the repository
    */
   readonly webRoot?: string | null;
+  /** Serve the page's source maps (*.map) too; off in production, where they would publish the sources. @default true */
+  readonly sourceMaps?: boolean;
   /** The client's address (trusted proxies considered); who may read /metrics is decided on it. @default the socket's address */
   readonly clientAddress?: (req: IncomingMessage) => string | null;
   /** Client addresses that may read /metrics (proxy-addr syntax). @default ['loopback'] */
@@ -42,6 +44,9 @@ export interface ConnectionLimits {
   readonly maxConnections?: number;
 }
 
+const PAGE_NOT_BUILT =
+  'The web chat page is not built: run `npm run web:build` (or `npm start`, which builds it), then reload.\nThe API is at /graphql.\n';
+
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** One port: /graphql (HTTP, SSE, WebSocket upgrade), /health, /ready, /metrics, and the web page's files. */
@@ -50,6 +55,7 @@ export function createHttpServer(options: HttpOptions): Server {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const webRoot = options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot;
   const metricsReader = metricsAccess(options.metricsAllow ?? ['loopback'], options.clientAddress);
+  const sourceMaps = options.sourceMaps ?? true;
 
   const server = createServer(connectionOptions(options.limits ?? {}), async (req, res) => {
     try {
@@ -62,7 +68,10 @@ export function createHttpServer(options: HttpOptions): Server {
         return res.end(await metrics.registry.metrics());
       }
       if (path !== '/graphql') {
-        if (webRoot && (req.method === 'GET' || req.method === 'HEAD') && (await serveFile(req, res, webRoot, path ?? '/'))) return;
+        const get = req.method === 'GET' || req.method === 'HEAD';
+        const file = path ?? '/';
+        if (webRoot && get && (sourceMaps || !file.endsWith('.map')) && (await serveFile(req, res, webRoot, file))) return;
+        if (get && (file === '/' || file === '/index.html')) return text(res, 404, PAGE_NOT_BUILT);
         return text(res, 404, 'not found: the API is at /graphql');
       }
       if (req.method === 'POST') {

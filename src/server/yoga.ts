@@ -8,6 +8,7 @@ import { createYoga, useErrorHandler, type GraphiQLOptions, type Plugin, type Yo
 import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
 import { useResultCostLimit } from './cost.js';
+import { useCompressedPages } from './compression.js';
 import { useSharedSubscriptionExecution, type LiveSink } from './fanout.js';
 import { useHttpSubscriptionLifetime } from './http-subscriptions.js';
 import { createOriginPolicy, useOriginPolicy, type OriginPolicy } from './origins.js';
@@ -119,6 +120,8 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
       // before anything that holds resources for an operation: an operation over the budget holds none
       useResultCostLimit(),
       useHttpSubscriptionLifetime({ revocations: services.revocations, streams: options.streams ?? createStreamLimits(), now: services.now }),
+      // GraphiQL's page (megabytes) gzipped; GraphQL results as they are
+      useCompressedPages(),
       useSharedSubscriptionExecution({ onExecute: onSharedExecution }),
       EnvelopArmorPlugin({
         maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true, ...reported },

@@ -23,7 +23,7 @@ export interface RunningServer {
 const TEST_DEFAULTS = { REGISTER_RATE_LIMIT: '0', CREATE_ROOM_RATE_LIMIT: '0' } as const;
 
 /** The real server in this process on a free port; `env` as the process environment would give it. */
-export async function startServer(env: Record<string, string> = {}, options: Pick<ChatServerOptions, 'backends'> = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, options: Pick<ChatServerOptions, 'backends' | 'webRoot'> = {}): Promise<RunningServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...TEST_DEFAULTS, ...env });
   const server = await createChatServer(config, { scrypt: TEST_SCRYPT, logger: createLogger(config.logLevel), ...options });
   const { port } = await server.start();
