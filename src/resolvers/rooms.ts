@@ -19,10 +19,24 @@ export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: str
     if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
     return directConversation(ctx, viewer, other);
   }
-  const room = await store.findRoom(name);
+  const room = await findRoom(ctx.services, name);
   if (!room) throw notFound(`No room named "${name}".`);
   if (room.private && !(await store.isMember(name, viewer.id))) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
   return room;
+}
+
+/**
+ * The room named `name`; a default room always exists: one missing (Redis restarted without its
+ * data) is made again on first use, without waiting for an instance to restart.
+ */
+async function findRoom(services: ChatContext['services'], name: string): Promise<RoomRecord | null> {
+  const room = await services.store.findRoom(name);
+  if (room || !services.settings.defaultRooms.includes(name)) return room;
+  return ensureDefaultRoom(services, name);
+}
+
+function ensureDefaultRoom(services: ChatContext['services'], name: string): Promise<RoomRecord> {
+  return services.store.ensureRoom({ name, private: false, createdBy: '', createdAt: new Date(services.now()).toISOString() }, []);
 }
 
 /** The direct conversation between the viewer and `otherUsername`, created on first use. */
@@ -53,9 +67,7 @@ async function existingUser(ctx: ChatContext, viewer: Viewer, username: string):
 
 /** Makes the configured default rooms exist; called once at start-up. */
 export async function ensureDefaultRooms(services: ChatContext['services']): Promise<void> {
-  for (const name of services.settings.defaultRooms) {
-    await services.store.ensureRoom({ name, private: false, createdBy: '', createdAt: new Date(services.now()).toISOString() }, []);
-  }
+  for (const name of services.settings.defaultRooms) await ensureDefaultRoom(services, name);
 }
 
 /**
@@ -67,10 +79,16 @@ export async function rooms(ctx: ChatContext, args: { first?: number | null; aft
   const viewer = requireViewer(ctx);
   const limit = input.first(args.first);
   const after = args.after == null ? undefined : input.roomRef(args.after, 'after');
-  const { store } = ctx.services;
+  const { store, settings } = ctx.services;
   const [open, mine] = await Promise.all([store.publicRooms({ after, limit }), store.roomsOf(viewer.id, { after, limit })]);
   const unique = new Map<string, RoomRecord>();
   for (const r of [...open, ...mine]) unique.set(r.name, r);
+  const page = [...unique.values()].sort(byName).slice(0, limit);
+  // default rooms lost with Redis's data are made again (they always exist), when they belong on this page
+  const fits = (name: string) => (after === undefined || name > after) && (page.length < limit || name < page[page.length - 1]!.name);
+  const missing = settings.defaultRooms.filter((name) => !unique.has(name) && fits(name));
+  if (missing.length === 0) return page;
+  for (const name of missing) unique.set(name, await ensureDefaultRoom(ctx.services, name));
   return [...unique.values()].sort(byName).slice(0, limit);
 }
 
@@ -116,7 +134,7 @@ export async function leaveRoom(ctx: ChatContext, args: { name: string }): Promi
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.name, 'name');
   if (input.dmMembers(name)) throw badInput('A direct conversation cannot be left.', 'name');
-  const room = await ctx.services.store.findRoom(name);
+  const room = await findRoom(ctx.services, name);
   if (!room) throw notFound(`No room named "${name}".`);
   const wasMember = await ctx.services.store.isMember(name, viewer.id);
   await removeMembership(ctx, room, viewer.id);
