@@ -4,24 +4,11 @@
 // Depends on graphql-ws and graphql only (no Node modules): Node passes `webSocketImpl` (ws),
 // browsers use their own WebSocket.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { Kind, parse, print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { createClient, type Client, type ClientOptions, type FormattedExecutionResult, type Sink, type SubscribePayload } from 'graphql-ws';
-import type { LoginMutation } from './generated/graphql.js';
-import { loginMutation, logoutMutation, refreshMutation, registerMutation } from './operations.js';
-
-/** What login, register and refresh return; keep it (minus the access token, if you like) to sign in again. */
-export type ChatSession = LoginMutation['login'];
-
-export interface Credentials {
-  readonly username: string;
-  readonly password: string;
-}
-
-/**
- * How `credentials` sign in: `login`; `register` (a new user); `auto` = login, and register when
- * the login fails and the name is free.
- */
-export type SignInMode = 'login' | 'register' | 'auto';
+import type { GraphQLFormattedError } from 'graphql';
+import { createClient, type Client, type ClientOptions } from 'graphql-ws';
+import { ChatApiError, declaresClientId, executeHttp, isRetriableSendFailure, newClientId, operationName, signIn, source, type ChatSession, type Credentials, type SignInMode } from './http.js';
+import { logoutMutation, refreshMutation } from './operations.js';
+import { resumingClient } from './resume.js';
 
 /** The close code the server uses for a missing, expired or revoked token (graphql-ws CloseCode.Forbidden). */
 export const CLOSE_FORBIDDEN = 4403;
@@ -101,117 +88,6 @@ export interface ChatClient {
   dispose(): Promise<void>;
 }
 
-/** GraphQL errors of a response; `code` is the first one's `extensions.code`. */
-export class ChatApiError extends Error {
-  readonly code: string | undefined;
-  constructor(readonly errors: readonly GraphQLFormattedError[]) {
-    super(errors.map((e) => e.message).join('; ') || 'GraphQL request failed');
-    this.name = 'ChatApiError';
-    const code = errors[0]?.extensions?.code;
-    this.code = typeof code === 'string' ? code : undefined;
-  }
-}
-
-/** Compares two message ids (`<ms>-<seq>`) by their two numbers. */
-export function compareMessageIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am - bm || as - bs;
-}
-
-/** A new idempotency key for one send: a random UUID (also where randomUUID is missing: plain-http pages). */
-export function newClientId(): string {
-  const c = globalThis.crypto;
-  if (typeof c.randomUUID === 'function') return c.randomUUID();
-  const b = c.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/**
- * A failure after which the same send may have been stored or not, or was refused for a passing
- * reason: the server's SERVICE_UNAVAILABLE, a proxy's 502/503/504, or fetch failing (a network
- * error or a connection dropped before the answer).
- */
-export function isRetriableSendFailure(err: unknown): boolean {
-  if (err instanceof ChatApiError) return err.code !== undefined && ['SERVICE_UNAVAILABLE', 'HTTP_502', 'HTTP_503', 'HTTP_504'].includes(err.code);
-  return err instanceof TypeError;
-}
-
-const printed = new WeakMap<DocumentNode, string>();
-function source(document: DocumentNode): string {
-  let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
-  return text;
-}
-
-const keyed = new WeakMap<DocumentNode, boolean>();
-/** Whether the document declares `$clientId` (an idempotency key). */
-function declaresClientId(document: DocumentNode): boolean {
-  let found = keyed.get(document);
-  if (found === undefined) {
-    found = document.definitions.some(
-      (d) => d.kind === Kind.OPERATION_DEFINITION && (d.variableDefinitions ?? []).some((v) => v.variable.name.value === 'clientId'),
-    );
-    keyed.set(document, found);
-  }
-  return found;
-}
-
-function operationName(document: DocumentNode): string | undefined {
-  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION) return d.name?.value;
-  return undefined;
-}
-
-/** One GraphQL request over HTTP; resolves with `data`, rejects with ChatApiError on GraphQL errors. */
-export async function executeHttp<R, V>(
-  httpUrl: string,
-  document: TypedDocumentNode<R, V>,
-  variables: V | undefined,
-  options: { token?: string | undefined; fetch?: typeof fetch | undefined } = {},
-): Promise<R> {
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const res = await doFetch(httpUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json, application/json',
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-    },
-    body: JSON.stringify({ query: source(document), variables: variables ?? {}, operationName: operationName(document) }),
-  });
-  let body: FormattedExecutionResult<R>;
-  try {
-    body = (await res.json()) as FormattedExecutionResult<R>;
-  } catch {
-    throw new ChatApiError([{ message: `HTTP ${res.status} ${res.statusText} from ${httpUrl}`, extensions: { code: `HTTP_${res.status}` } }]);
-  }
-  if (body.errors?.length) throw new ChatApiError(body.errors);
-  if (!body.data) throw new ChatApiError([{ message: `HTTP ${res.status}: no data`, extensions: { code: `HTTP_${res.status}` } }]);
-  return body.data;
-}
-
-/** Logs in, registers, or (`auto`) logs in and registers the name when it is free. */
-export async function signIn(httpUrl: string, credentials: Credentials, mode: SignInMode = 'login', fetchImpl?: typeof fetch): Promise<ChatSession> {
-  const vars = { username: credentials.username, password: credentials.password };
-  const opts = { fetch: fetchImpl };
-  if (mode === 'register') return (await executeHttp(httpUrl, registerMutation, vars, opts)).register;
-  try {
-    return (await executeHttp(httpUrl, loginMutation, vars, opts)).login;
-  } catch (loginError) {
-    // one message for unknown user and wrong password: registering tells the two apart
-    if (mode !== 'auto' || !(loginError instanceof ChatApiError) || loginError.code !== 'UNAUTHENTICATED') throw loginError;
-    try {
-      return (await executeHttp(httpUrl, registerMutation, vars, opts)).register;
-    } catch (registerError) {
-      if (registerError instanceof ChatApiError && registerError.code === 'CONFLICT') throw loginError; // the user exists: wrong password
-      throw registerError;
-    }
-  }
-}
-
 /** Seconds since the epoch at which a JWT was issued, if it can be read. */
 function issuedAt(token: string): number | undefined {
   try {
@@ -225,47 +101,6 @@ function issuedAt(token: string): number | undefined {
 }
 
 const isAuthFailure = (err: unknown) => err instanceof ChatApiError && err.code === 'UNAUTHENTICATED';
-/** How far this machine's clock may be ahead of the server's when a subscription has no cursor yet. */
-const CLOCK_TOLERANCE_MS = 2000;
-const RETRIABLE_SUBSCRIPTION_CODES = new Set(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
-
-/**
- * The subscription fields that take `after` and deliver objects whose `id` is a strictly increasing
- * stream id of the room's log: a message id (messageAdded) or an event id (roomEvents).
- */
-const RESUMABLE_FIELDS = new Set(['messageAdded', 'roomEvents']);
-
-/** Where a subscription operation takes a resumable field's `after`, or null when it cannot be resumed. */
-interface ResumePoint {
-  /** The response key of the resumable field (its alias, if any). */
-  readonly field: string;
-  /** The variable passed as `after`. */
-  readonly variable: string;
-}
-
-const resumePoints = new Map<string, ResumePoint | null>();
-function resumePoint(payload: SubscribePayload): ResumePoint | null {
-  const key = `${payload.operationName ?? ''}\n${payload.query}`;
-  if (resumePoints.has(key)) return resumePoints.get(key)!;
-  let point: ResumePoint | null = null;
-  try {
-    const doc = parse(payload.query, { noLocation: true });
-    const ops = doc.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-    const op = ops.find((d) => !payload.operationName || d.name?.value === payload.operationName);
-    if (op?.operation === 'subscription') {
-      for (const sel of op.selectionSet.selections) {
-        if (sel.kind !== Kind.FIELD || !RESUMABLE_FIELDS.has(sel.name.value)) continue;
-        const after = sel.arguments?.find((a) => a.name.value === 'after');
-        if (after?.value.kind === Kind.VARIABLE) point = { field: sel.alias?.value ?? sel.name.value, variable: after.value.name.value };
-      }
-    }
-  } catch {
-    point = null; // not ours to judge: the server answers with the syntax error
-  }
-  if (resumePoints.size > 200) resumePoints.clear();
-  resumePoints.set(key, point);
-  return point;
-}
 
 const defaultRetryWait = (retries: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, Math.min(10_000, 300 * 2 ** retries) * (1 + Math.random() * 0.3)));
@@ -353,114 +188,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     },
   });
 
-  /** ws.subscribe, resuming messageAdded and roomEvents from the last id they delivered after every reconnect. */
-  function subscribe<Data = Record<string, unknown>, Ext = unknown>(
-    payload: SubscribePayload,
-    sink: Sink<FormattedExecutionResult<Data, Ext>>,
-  ): () => void {
-    const point = resumePoint(payload);
-    if (!point) return ws.subscribe(payload, sink);
-    let lastId = (payload.variables?.[point.variable] as string | null | undefined) ?? undefined;
-    // Without a cursor and before the first message, a resubscribe starts from when this one did
-    // (by this machine's clock, less a tolerance): no gap, at worst a few older messages.
-    const since = `${Date.now() - CLOCK_TOLERANCE_MS}-0`;
-    let frames = 0;
-    let frame: Record<string, unknown> | undefined;
-    // graphql-ws serialises the payload again for every (re)subscribe: the getter makes each resume
-    // from lastId. One frame reads it more than once (validation, then JSON.stringify, in one
-    // synchronous step): every read of a frame gets the same value, and only later frames are resumes.
-    const tracked: SubscribePayload = {
-      query: payload.query,
-      operationName: payload.operationName,
-      extensions: payload.extensions,
-      get variables() {
-        if (!frame) {
-          frame = { ...payload.variables, [point.variable]: lastId ?? (frames++ > 0 ? since : null) };
-          queueMicrotask(() => {
-            frame = undefined;
-          });
-        }
-        return frame;
-      },
-    };
-    let stop: (() => void) | undefined;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let ended = false;
-    const start = () => {
-      stop = ws.subscribe<Data, Ext>(tracked, {
-        next(result) {
-          const message = (result.data as Record<string, { id?: unknown } | null> | null | undefined)?.[point.field];
-          const id = typeof message?.id === 'string' ? message.id : undefined;
-          if (id !== undefined) {
-            if (lastId !== undefined && compareMessageIds(id, lastId) <= 0) return; // seen already
-            lastId = id;
-          }
-          sink.next(result);
-        },
-        error(err) {
-          // a subscriber that fell behind (or a Redis hiccup) is ended by the server: resubscribe from lastId
-          const errors = Array.isArray(err) ? (err as GraphQLFormattedError[]) : [];
-          const code = errors[0]?.extensions?.code;
-          if (!ended && typeof code === 'string' && RETRIABLE_SUBSCRIPTION_CODES.has(code)) {
-            const retryAfter = Number(errors[0]?.extensions?.retryAfter ?? 1);
-            retryTimer = setTimeout(start, Math.max(0.2, Math.min(retryAfter, 30)) * 1000);
-            return;
-          }
-          ended = true;
-          sink.error(err);
-        },
-        complete() {
-          sink.complete();
-        },
-      });
-    };
-    start();
-    return () => {
-      ended = true;
-      clearTimeout(retryTimer);
-      stop?.();
-    };
-  }
-
-  function iterate<Data = Record<string, unknown>, Ext = unknown>(payload: SubscribePayload): AsyncIterableIterator<FormattedExecutionResult<Data, Ext>> {
-    const queue: FormattedExecutionResult<Data, Ext>[] = [];
-    let wake = () => {};
-    let done = false;
-    let failure: unknown;
-    const dispose = subscribe<Data, Ext>(payload, {
-      next: (value) => {
-        queue.push(value);
-        wake();
-      },
-      error: (err) => {
-        failure = err;
-        done = true;
-        wake();
-      },
-      complete: () => {
-        done = true;
-        wake();
-      },
-    });
-    const iterator: AsyncIterableIterator<FormattedExecutionResult<Data, Ext>> = {
-      [Symbol.asyncIterator]: () => iterator,
-      async next() {
-        while (!queue.length && !done) await new Promise<void>((resolve) => (wake = resolve));
-        if (queue.length) return { value: queue.shift()!, done: false };
-        if (failure !== undefined) throw failure;
-        return { value: undefined, done: true };
-      },
-      async return() {
-        done = true;
-        dispose();
-        wake();
-        return { value: undefined, done: true };
-      },
-    };
-    return iterator;
-  }
-
-  const resuming: Client = { on: ws.on, subscribe, iterate, terminate: ws.terminate, dispose: ws.dispose };
+  const resuming: Client = resumingClient(ws);
 
   /** One request with a fresh token; a token refused before its time is renewed once and the request sent again. */
   async function signedIn<R, V>(document: TypedDocumentNode<R, V>, variables: V | undefined): Promise<R> {
@@ -501,7 +229,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       }
     },
     subscribe<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables: V, sink: ChatSink<R>) {
-      return subscribe<R>(
+      return resuming.subscribe<R>(
         { query: source(document), variables, operationName: operationName(document) },
         {
           next: (result) => {

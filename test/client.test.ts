@@ -73,7 +73,11 @@ function watch(client: ChatClient, room: string, after?: string) {
   };
 }
 
-/** Resolves once the server has the subscription running (a probe message arrives). */
+/**
+ * Resolves once the subscription delivers (a probe message arrives). The subscription must start
+ * from the room's newest message (`after`): a subscription without it delivers only what is sent
+ * once the server has it, and the probe may be sent before that.
+ */
 async function subscribed(sender: ChatClient, sub: ReturnType<typeof watch>, room: string) {
   const before = sub.messages.length;
   await sender.request(sendMessageMutation, { room, text: `probe ${before}` });
@@ -120,7 +124,8 @@ describe('the typed client against one server', () => {
     const reader = clientFor(server, bob);
     const writer = clientFor(server, alice);
     const room = 'general';
-    const sub = watch(reader, room);
+    const newest = (await writer.request(recentMessagesQuery, { room, limit: 1 })).recentMessages.at(-1)?.id ?? '0-0';
+    const sub = watch(reader, room, newest);
     await subscribed(writer, sub, room);
     const { sendMessage } = await writer.request(sendMessageMutation, { room, text: 'live one' });
     await sub.until(2);
@@ -243,7 +248,7 @@ describe('token refresh across a forced expiry (ACCESS_TOKEN_TTL=2)', () => {
     const room = `expiry-${Date.now()}`;
     await writer.request(createRoomMutation, { name: room });
 
-    const sub = watch(reader, room);
+    const sub = watch(reader, room, '0-0'); // a new room: from its first message
     await subscribed(writer, sub, room);
     // keep sending while the token expires and the socket is closed and reopened
     let n = 0;
@@ -263,6 +268,26 @@ describe('token refresh across a forced expiry (ACCESS_TOKEN_TTL=2)', () => {
     expect(reader.session()!.refreshToken).not.toBe(sessions[0]!.refreshToken);
     // HTTP requests refresh too: the token of the first session has long expired
     expect((await reader.request(meQuery)).me.username).toBe(bob.username);
+  });
+
+  it('a subscription started without `after` and resubscribed before its first message (expiry) misses nothing sent in between', async () => {
+    const closes: number[] = [];
+    let reconnects = 0;
+    const reader = clientFor(server, bob, {
+      wsOptions: { on: { closed: (e) => closes.push((e as { code: number }).code), connected: (_s, _p, wasRetry) => void (wasRetry && reconnects++) } },
+    });
+    const writer = clientFor(server, alice);
+    const room = `no-cursor-${Date.now()}`;
+    await writer.request(createRoomMutation, { name: room });
+    const sub = watch(reader, room);
+    await waitFor(async () => /^chat_active_subscriptions [1-9]/m.test(await (await fetch(`${server.url}/metrics`)).text()), { what: 'the subscription on the server' });
+    // nothing arrives before the token expires: the resubscription has no id to resume from
+    await waitFor(() => closes.includes(4403), { timeoutMs: 10_000, what: 'the 4403 close at expiry' });
+    await writer.request(sendMessageMutation, { room, text: 'sent while the socket reconnects' });
+    await waitFor(() => reconnects > 0, { what: 'the reconnect' });
+    await writer.request(sendMessageMutation, { room, text: 'sent after' });
+    await sub.until(2);
+    expect(sub.texts()).toEqual(['sent while the socket reconnects', 'sent after']);
   });
 
   it('resumes roomEvents across the expiry too: every event (added, edited, deleted) once, in order', async () => {
@@ -346,7 +371,7 @@ describe('resume after a server restart (Redis, real processes)', () => {
     const room = `restart-${Date.now()}`;
     await writer.request(createRoomMutation, { name: room });
 
-    const sub = watch(reader, room);
+    const sub = watch(reader, room, '0-0'); // a new room: from its first message
     await subscribed(writer, sub, room);
     await writer.request(sendMessageMutation, { room, text: 'before' });
     await sub.until(2);
