@@ -4,12 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuild, launchBrowser, messageIn, openPage, pageSession, ROOT, screenshot, send, signInThroughForm } from './support/browser.js';
 import { gql, signUp } from './support/client.js';
 import { freePort, waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
-import { startServer, startServerProcess, type RunningServer, type ServerProcess } from './support/server.js';
+import { startDeployment, type Deployment } from './support/deployment.js';
+import { startServer, type RunningServer, type ServerProcess } from './support/server.js';
 
 let browser: Browser | undefined;
 beforeAll(async () => {
@@ -19,18 +19,12 @@ beforeAll(async () => {
 afterAll(() => browser?.close());
 
 describe('the page while its server restarts (two instances on one Redis)', () => {
-  const redisUrl = inject('redisUrl');
-  const { prefix, cleanup } = testPrefix();
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' };
-  const processes: ServerProcess[] = [];
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await cleanup(redisUrl);
-  });
+  let deployment: Deployment | undefined;
+  afterAll(() => deployment?.stop());
 
   it('says "reconnecting" while it is down, keeps a message typed meanwhile, and shows everything once when it is back', async () => {
-    const [first, other] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-    processes.push(first, other);
+    deployment = await startDeployment({ env: { MESSAGE_RATE_LIMIT: '0', SHUTDOWN_TIMEOUT: '5' } });
+    const [first, other] = deployment.servers as [ServerProcess, ServerProcess];
     const writer = await signUp(other.httpUrl, 'writer');
     const reader = await signUp(other.httpUrl, 'reader');
     const { page, problems } = await openPage(browser!, `${first.url}/`);
@@ -45,7 +39,7 @@ describe('the page while its server restarts (two instances on one Redis)', () =
     // sent while down: the client retries it (same clientId) until the server answers
     await send(page, 'typed while the server was down');
 
-    processes.push(await startServerProcess({ ...env, PORT: String(first.port) }));
+    await deployment.add({ PORT: String(first.port) });
     await page.locator('#status[data-state="live"]').waitFor({ timeout: 30_000 });
     await page.locator('#banner').waitFor({ state: 'hidden' });
     await messageIn(page, 'sent while the server was down').waitFor();
