@@ -14,6 +14,8 @@ import {
   joinRoomMutation,
   messageAddedSubscription,
   recentMessagesQuery,
+  isRetriableSendFailure,
+  newClientId,
   sendMessageMutation,
   signIn,
   type MessageAddedSubscription,
@@ -95,9 +97,8 @@ function describe(err: unknown, url?: string): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
-/** A request that never reached the server (refused, reset before connecting): safe to send again. */
-const unreachable = (err: unknown) =>
-  err instanceof TypeError && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'UND_ERR_SOCKET'].includes(String((err.cause as { code?: unknown } | undefined)?.code));
+/** Sends are retried for this long (server restarting, Redis slow), saying so once. */
+const SEND_RETRY_MS = 30_000;
 
 async function main() {
   const { values } = parseArgs({
@@ -130,7 +131,8 @@ async function main() {
   const credentials = { username, password };
   const { session, registered } = await signInOrRegister(httpUrl, credentials, values.register);
   // later sign-ins (a refresh token refused) log in: the user exists now
-  const chat = createChatClient({ httpUrl, wsUrl, session, credentials, signIn: 'login', webSocketImpl: WebSocket });
+  // the CLI retries sends itself, to say so while it does (below)
+  const chat = createChatClient({ httpUrl, wsUrl, session, credentials, signIn: 'login', webSocketImpl: WebSocket, retrySendsForMs: 0 });
   status(registered ? `registered the new user ${session.user.username} on ${httpUrl}` : `signed in as ${session.user.username} on ${httpUrl}`);
 
   try {
@@ -194,13 +196,16 @@ async function main() {
     }
     const text = line.startsWith('//') ? line.slice(1) : line;
     if (text) {
+      // one key for every attempt: the server stores the line once, however many attempts reached it
+      const clientId = newClientId();
+      const deadline = Date.now() + SEND_RETRY_MS;
       for (let attempt = 0; ; attempt++) {
         try {
-          await chat.request(sendMessageMutation, { room, text });
+          await chat.request(sendMessageMutation, { room, text, clientId });
           break;
         } catch (err) {
-          if (unreachable(err) && attempt < 30) {
-            if (attempt === 0) status('server unreachable; will send when it is back');
+          if (isRetriableSendFailure(err) && Date.now() < deadline) {
+            if (attempt === 0) status(`not sent yet (${describe(err, httpUrl)}); trying again for up to 30 s`);
             await new Promise((r) => setTimeout(r, 1000));
             continue;
           }

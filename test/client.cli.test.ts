@@ -164,16 +164,20 @@ describe('npm run chat across a server restart (Redis, real processes)', () => {
     expect(await first.stop()).toBe(0);
     await waitFor(() => cli.status().includes('connection lost'), { what: 'the CLI to notice' });
     for (const text of ['while down 1', 'while down 2']) await bobChat.request(sendMessageMutation, { room, text });
+    // a line typed while its server is down: the CLI says so and sends it (once) when the server is back
+    cli.type('typed while down');
+    await waitFor(() => cli.status().includes('not sent yet (cannot reach'), { what: 'the CLI to say the line waits' });
     await deployment.add({ PORT: String(first.port) });
-    await cli.waitForMessages(4, 'the messages sent while the server was down');
+    await cli.waitForMessages(5, 'the messages sent while the server was down, and the line typed meanwhile');
     cli.type('back again');
-    await cli.waitForMessages(5);
+    await cli.waitForMessages(6);
 
     expect(cli.messages()).toEqual([
       `${bob.username}: before`,
       `${username}: dave is here`,
       `${bob.username}: while down 1`,
       `${bob.username}: while down 2`,
+      `${username}: typed while down`,
       `${username}: back again`,
     ]);
     cli.type('/quit');
