@@ -209,7 +209,7 @@ describe('the web chat page in headless Chromium', () => {
     expect(keys[0]).not.toBe(keys[1]);
   });
 
-  it('works from the keyboard: Shift+Enter for a new line, Up edits the last own message, and others\' messages are read out', async () => {
+  it('works from the keyboard: Shift+Enter for a new line, Up edits the last own message, Escape leaves it, Alt+Up/Down switch conversations, and others\' messages are read out', async () => {
     const [a, b] = [await signUp(server.httpUrl, 'keyb'), await signUp(server.httpUrl, 'keyb')];
     const page = await openAs(a.username, a.password, 'login');
     await page.locator('#message-input').pressSequentially('two');
@@ -218,7 +218,12 @@ describe('the web chat page in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await expect(messageIn(page, 'two').locator('.text').textContent()).resolves.toBe('two\nlines');
     await expect(page.locator('#message-input').inputValue()).resolves.toBe('');
-    // Up in the empty box edits it; Enter saves
+    // Up in the empty box edits it; Escape leaves the edit; Enter saves
+    await page.keyboard.press('ArrowUp');
+    await page.locator('#messages .edit-input').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('#messages .edit-input').waitFor({ state: 'detached' });
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
     await page.keyboard.press('ArrowUp');
     await page.locator('#messages .edit-input').waitFor();
     await page.keyboard.press('Control+A');
@@ -226,6 +231,16 @@ describe('the web chat page in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await messageIn(page, 'one line now').locator('.edited').waitFor();
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
+    // Alt+Down and Alt+Up move through the sidebar's conversations
+    await gql(server.httpUrl, 'mutation($n:String!){ createRoom(name:$n){ name } }', { n: `kbd-${Date.now() % 1e6}` }, b.accessToken);
+    await page.evaluate(() => window.dispatchEvent(new Event('focus'))); // the list is read again
+    await page.locator('.sidebar button.room[data-room^="kbd-"]').waitFor();
+    const order = await page.locator('.sidebar button.room').evaluateAll((buttons) => buttons.map((b) => (b as HTMLElement).dataset.room!));
+    const next = order[(order.indexOf('general') + 1) % order.length]!;
+    await page.keyboard.press('Alt+ArrowDown');
+    await page.locator(`.sidebar button.room[aria-current="true"][data-room="${next}"]`).waitFor();
+    await page.keyboard.press('Alt+ArrowUp');
+    await page.locator('#room-title', { hasText: '# general' }).waitFor();
     // a message from someone else is announced in the polite live region
     await gql(server.httpUrl, 'mutation { sendMessage(room: "general", text: "read me out") { id } }', {}, b.accessToken);
     await page.locator('#announcer', { hasText: `${b.username}: read me out` }).waitFor();
