@@ -48,6 +48,25 @@ it('every code block names its language: ts, graphql, sh, or text for output', (
   for (const b of blocks) expect(['ts', 'graphql', 'sh', 'text'], where(b)).toContain(b.lang);
 });
 
+describe('what the README says of other files', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('names the Node version of the Docker image, and the one package.json requires', () => {
+    const image = /^FROM node:(\d+)/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    expect(image).toBeDefined();
+    expect(readme).toMatch(new RegExp(`Docker image uses\\s+Node ${image}\\b`));
+    const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(readme).toMatch(new RegExp(`Node\\.js\\s+${engines.replace(/^>=/, '').replace('.', '\\.')}\\s+or\\s+newer`));
+  });
+
+  it('makes JWT_SECRET the way .env.example says to', () => {
+    const recipe = 'openssl rand -hex 32';
+    expect(readFileSync(join(ROOT, '.env.example'), 'utf8')).toContain(recipe);
+    expect(readme).toContain(recipe);
+    expect(readme).not.toMatch(/openssl rand -base64/);
+  });
+});
+
 describe('shell blocks', () => {
   const commands = blocks.filter((b) => b.lang === 'sh').flatMap((b) => shellCommands(b.code).map((command) => ({ command, block: b })));
 
