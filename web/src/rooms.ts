@@ -9,7 +9,7 @@ import {
   roomsQuery,
 } from '../../client/index.js';
 import { openConversation } from './conversation.js';
-import { $, announce, background, codeOf, coalesced, el, showChatError, visible } from './dom.js';
+import { $, announce, background, codeOf, coalesced, describe, el, showChatError, visible } from './dom.js';
 import { dmRoom, peerOf, state, type RoomEntry } from './state.js';
 
 /** Rooms watched for unread badges at most (the server allows 100 subscriptions per socket). */
@@ -98,10 +98,12 @@ function watchRooms(since: string) {
           if (name === state.conversation?.room && visible()) return; // the open room is marked read as it is shown
           background(refreshRooms());
         },
-        // a room that became inaccessible (left, removed) drops out of the list at the refresh
-        error: () => {
+        // a room that became inaccessible (left, removed) drops out of the list at the refresh;
+        // anything else is logged (a watcher started again at once could fail again at once)
+        error: (err) => {
           state.watchers.delete(name);
-          background(refreshRooms());
+          if (codeOf(err) === 'FORBIDDEN' || codeOf(err) === 'NOT_FOUND') background(refreshRooms());
+          else console.warn(`unread counts of ${name}:`, describe(err));
         },
       },
     );
