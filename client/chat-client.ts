@@ -245,9 +245,9 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       const session = current;
       current = undefined;
       options.onSession?.(undefined);
-      await ws.dispose();
+      await resuming.dispose();
       if (session) await executeHttp(httpUrl, logoutMutation, { refreshToken: session.refreshToken }, { fetch: fetchImpl }).catch(() => undefined);
     },
-    dispose: async () => ws.dispose(),
+    dispose: async () => resuming.dispose(),
   };
 }

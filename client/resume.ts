@@ -53,8 +53,22 @@ function resumePoint(payload: SubscribePayload): ResumePoint | null {
   return point;
 }
 
-/** `ws` with `subscribe` and `iterate` that resume messageAdded and roomEvents (see above); the rest as it is. */
+/**
+ * `ws` with `subscribe` and `iterate` that resume messageAdded and roomEvents (see above), and a
+ * `dispose` that does not reject when it meets a reconnect attempt that found no subscription
+ * left: graphql-ws's dispose waits for that attempt, which ends with `{ code: 1000, reason:
+ * 'All Subscriptions Gone' }` (graphql-ws #565), so a page that disposes its client after its
+ * session ended got an unhandled rejection (and Node ends the process on one).
+ */
 export function resumingClient(ws: Client): Client {
+  async function dispose() {
+    try {
+      await ws.dispose();
+    } catch (err) {
+      if ((err as { reason?: unknown } | null)?.reason !== 'All Subscriptions Gone') throw err;
+    }
+  }
+
   /** ws.subscribe, resuming messageAdded and roomEvents from the last id they delivered after every reconnect. */
   function subscribe<Data = Record<string, unknown>, Ext = unknown>(
     payload: SubscribePayload,
@@ -162,5 +176,5 @@ export function resumingClient(ws: Client): Client {
     return iterator;
   }
 
-  return { on: ws.on, subscribe, iterate, terminate: ws.terminate, dispose: ws.dispose };
+  return { on: ws.on, subscribe, iterate, terminate: ws.terminate, dispose };
 }

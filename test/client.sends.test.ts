@@ -9,9 +9,10 @@ import {
   recentMessagesQuery,
   sendDirectMessageMutation,
   sendMessageMutation,
+  signIn,
   type ChatClient,
 } from '../client/index.js';
-import { signUp, type Session } from './support/client.js';
+import { gql, signUp, type Session } from './support/client.js';
 import { startCuttingProxy, waitFor, type CuttingProxy } from './support/net.js';
 import { startRedisServer, type RedisServer } from './support/redis.js';
 import { startServer, startServerProcess, type RunningServer, type ServerProcess } from './support/server.js';
@@ -101,6 +102,46 @@ describe('the typed client against one server', () => {
     // a replayed older message would have come first
     expect(received).toEqual(['sent after']);
   });
+});
+
+describe('a login that ends while subscriptions are open', () => {
+  it('ends them, and the client is disposed, without an unhandled rejection (graphql-ws #565)', async () => {
+    const server = await startServer({});
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const user = await signUp(server.httpUrl, 'revoked');
+        const session = await signIn(server.httpUrl, { username: user.username, password: user.password });
+        let ended = false;
+        const chat = createChatClient({
+          httpUrl: server.httpUrl,
+          wsUrl: server.wsUrl,
+          session,
+          webSocketImpl: WebSocket,
+          onSession: (s) => {
+            ended ||= !s;
+          },
+        });
+        open.push(chat);
+        const stops = [1, 2, 3].map(() => chat.subscribe(messageAddedSubscription, { room: 'general' }, { next: () => {}, error: () => {} }));
+        await waitFor(async () => /^chat_active_subscriptions [1-9]/m.test(await (await fetch(`${server.url}/metrics`)).text()), { what: 'the subscriptions' });
+        // logged out elsewhere: the socket is closed with 4403 and the refresh refused
+        await gql(server.httpUrl, 'mutation($t:String!){ logout(refreshToken:$t) }', { t: session.refreshToken });
+        await waitFor(() => ended, { what: 'the session to end' });
+        // what the page does then: its subscriptions go, and the client (nobody waits for that)
+        for (const stop of stops) stop();
+        void chat.dispose();
+        // graphql-ws's next reconnect attempt comes after its retry wait (300 ms and more)
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describe('a send whose answer is lost is retried with the same clientId: one message (server-side deduplication)', () => {

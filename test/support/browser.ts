@@ -78,7 +78,7 @@ export async function openPage(browser: Browser, url: string, viewport = { width
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`uncaught: ${err.stack ?? err.message}`));
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.stack || err.message || `${err.name}: ${String(err)}`}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
   });
