@@ -109,8 +109,8 @@ describe('a new user: npm ci && npm start in a fresh copy of the repository', ()
     nginxBinary(); // fails first, saying how to install nginx, when it is missing
     const redisUrl = inject('redisUrl');
     const { prefix, cleanup } = testPrefix();
+    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
     try {
-      const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
       const block = readmeBlock('Plain processes', 'sh').code;
       // the same block on free ports and the tests' Redis; nothing else changed
       const script = block.replaceAll('4001', String(p1)).replaceAll('4002', String(p2)).replaceAll('8080', String(p3)).replaceAll('redis://127.0.0.1:6379', redisUrl);
@@ -137,6 +137,7 @@ describe('a new user: npm ci && npm start in a fresh copy of the repository', ()
       });
     } finally {
       await cleanup(redisUrl);
+      rmSync(join(tmpdir(), `graphql-chat-nginx-${p3}`), { recursive: true, force: true }); // where npm run nginx keeps its copy
     }
   }, 180_000);
 });
