@@ -38,8 +38,8 @@ const SHELL_COMMANDS: Record<string, string> = {
   'cp .env.example .env': 'test/deploy-files.test.ts: .env.example documents JWT_SECRET, .env stays out of git',
   'docker compose up --build': 'test/deploy-files.test.ts (no Docker engine in CI: the files are checked, and `docker compose config` where Compose exists)',
   'SECRET=$(openssl rand -hex 32)': 'test/first-run.test.ts: the plain-processes block, as written, on free ports',
-  'REDIS_URL=redis://127.0.0.1:6379 JWT_SECRET=$SECRET PORT=4001 npm start &': 'test/first-run.test.ts',
-  'REDIS_URL=redis://127.0.0.1:6379 JWT_SECRET=$SECRET PORT=4002 npm start &': 'test/first-run.test.ts',
+  'REDIS_URL=redis://127.0.0.1:6379 JWT_SECRET=$SECRET TRUSTED_PROXIES=loopback PORT=4001 npm start &': 'test/first-run.test.ts',
+  'REDIS_URL=redis://127.0.0.1:6379 JWT_SECRET=$SECRET TRUSTED_PROXIES=loopback PORT=4002 npm start &': 'test/first-run.test.ts',
   'npm run nginx -- --port 8080 127.0.0.1:4001 127.0.0.1:4002': 'test/first-run.test.ts',
   'npm run bench': 'not run by the tests: minutes on a quiet machine; its figures are in the README, with the command that made them',
 };
