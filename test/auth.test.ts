@@ -208,8 +208,8 @@ describe('refresh', () => {
     const services = memoryServices();
     const revoked = await revokedLogins(services);
     const alice = await newUser(services, 'alice');
-    const [id] = alice.auth.refreshToken.split('.');
-    const forged = `${id}.${base64url.encode(new Uint8Array(32).fill(1))}`;
+    const [family, id] = alice.auth.refreshToken.split('.');
+    const forged = `${family}.${id}.${base64url.encode(new Uint8Array(32).fill(1))}`;
     await expectCode(refresh(anonymous(services), { refreshToken: forged }), 'UNAUTHENTICATED');
     expect(await logout(anonymous(services), { refreshToken: forged })).toBe(false);
     expect(revoked).toEqual([]);

@@ -143,8 +143,8 @@ describe('forged and malformed access tokens', () => {
     expect(await wsOutcome(srv.wsUrl, token)).toBe(4403);
   });
 
-  it('a refresh token is of the form <uuid>.<secret> (so the case above is the real thing)', () => {
-    expect(user.refreshToken).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{20,}$/);
+  it('a refresh token is of the form <family uuid>.<uuid>.<secret> (so the case above is the real thing)', () => {
+    expect(user.refreshToken).toMatch(/^[0-9a-f-]{36}\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{20,}$/);
   });
 });
 

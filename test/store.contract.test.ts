@@ -1,10 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMemoryStore } from '../src/store/memory.js';
-import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
+import { createRedisClient, createRedisCluster, type RedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { createRedisStore } from '../src/store/redis.js';
 import type { RefreshTokenRecord, RoomRecord, Store, UserRecord } from '../src/store/types.js';
 import { testPrefix } from './support/redis.js';
+import { sharedCluster } from './support/redis-cluster.js';
+
+// one real cluster (three masters) for the file's cluster suites
+const cluster = sharedCluster({ replicasPerMaster: 0 });
+afterAll(() => cluster.dispose());
+
+/** A store's client on the file's cluster. */
+async function clusterClient(name: string) {
+  const client = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name });
+  await waitUntilReady(client, 10_000);
+  return client;
+}
 
 /** Makes a store; `dispose` releases what the factory made. */
 interface StoreFactory {
@@ -50,6 +62,26 @@ const redisFactory = (): StoreFactory => {
   };
 };
 
+const clusterFactory = (): StoreFactory => {
+  const { prefix } = testPrefix();
+  const made: Store[] = [];
+  return {
+    name: 'cluster',
+    async setup() {
+      await cluster.get();
+    },
+    async make(now) {
+      const store = createRedisStore({ client: await clusterClient('store-contract'), keyPrefix: prefix, ...(now ? { now } : {}) });
+      made.push(store);
+      return store;
+    },
+    // the cluster goes with the file
+    async dispose() {
+      await Promise.all(made.map((s) => s.close()));
+    },
+  };
+};
+
 const uniq = (base: string) => `${base}_${randomUUID().slice(0, 8)}`;
 const user = (username = uniq('user')): UserRecord => ({
   id: randomUUID(),
@@ -74,6 +106,10 @@ const token = (overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord 
   ...overrides,
 });
 const nextToken = (overrides: Partial<RefreshTokenRecord> = {}) => ({ id: randomUUID(), secretHash: randomUUID(), expiresAt: Date.now() + 60_000, ...overrides });
+/** Every room of a list (the store pages them). */
+const ALL = { limit: 200 };
+/** How a token is presented: its id and the family its string names (a successor's is its first token's). */
+const ref = (token: { readonly id: string }, of: { readonly familyId: string } = token as RefreshTokenRecord) => ({ id: token.id, familyId: of.familyId });
 const byName = (rooms: RoomRecord[]) => [...rooms].sort((a, b) => a.name.localeCompare(b.name));
 
 function storeContract(factory: StoreFactory) {
@@ -224,38 +260,38 @@ function storeContract(factory: StoreFactory) {
       const t = token();
       await store.createFamily(t, 60);
       const next = nextToken();
-      expect(await store.rotate(t.id, t.secretHash, next, 60)).toEqual({ status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId });
+      expect(await store.rotate(ref(t), t.secretHash, next, 60)).toEqual({ status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId });
       const after = nextToken();
-      expect(await store.rotate(next.id, next.secretHash, after, 60)).toEqual({ status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId });
+      expect(await store.rotate(ref(next, t), next.secretHash, after, 60)).toEqual({ status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId });
     });
 
     it('a rotated refresh token presented again deletes its whole family', async () => {
       const t = token();
       await store.createFamily(t, 60);
       const next = nextToken();
-      await store.rotate(t.id, t.secretHash, next, 60);
-      expect(await store.rotate(t.id, t.secretHash, nextToken(), 60)).toEqual({ status: 'reused', familyId: t.familyId });
+      await store.rotate(ref(t), t.secretHash, next, 60);
+      expect(await store.rotate(ref(t), t.secretHash, nextToken(), 60)).toEqual({ status: 'reused', familyId: t.familyId });
       // the family is gone: its newest token is dead too, and the reused one now just invalid
-      expect(await store.rotate(next.id, next.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
-      expect(await store.rotate(t.id, t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
-      expect(await store.revokeFamilyOf(next.id, next.secretHash)).toBeNull();
+      expect(await store.rotate(ref(next, t), next.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await store.rotate(ref(t), t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await store.revokeFamilyOf(ref(next, t), next.secretHash)).toBeNull();
     });
 
     it('a refresh token with the wrong secret is invalid and stays usable', async () => {
       const t = token();
       await store.createFamily(t, 60);
-      expect(await store.rotate(t.id, 'wrong', nextToken(), 60)).toEqual({ status: 'invalid' });
-      expect((await store.rotate(t.id, t.secretHash, nextToken(), 60)).status).toBe('rotated');
+      expect(await store.rotate(ref(t), 'wrong', nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect((await store.rotate(ref(t), t.secretHash, nextToken(), 60)).status).toBe('rotated');
     });
 
     it('an unknown refresh token is invalid', async () => {
-      expect(await store.rotate(randomUUID(), 'x', nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await store.rotate({ id: randomUUID(), familyId: randomUUID() }, 'x', nextToken(), 60)).toEqual({ status: 'invalid' });
     });
 
     it('an expired refresh token is invalid', async () => {
       const t = token({ expiresAt: Date.now() - 1 });
       await store.createFamily(t, 60);
-      expect(await store.rotate(t.id, t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await store.rotate(ref(t), t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
     });
 
     it('a refresh token expires by the store clock', async () => {
@@ -264,28 +300,40 @@ function storeContract(factory: StoreFactory) {
       const t = token({ expiresAt: clock + 10_000 });
       await timed.createFamily(t, 60);
       clock += 10_000;
-      expect(await timed.rotate(t.id, t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await timed.rotate(ref(t), t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
     });
 
     it('revoking a family ends every token of it, once', async () => {
       const t = token();
       await store.createFamily(t, 60);
       const next = nextToken();
-      await store.rotate(t.id, t.secretHash, next, 60);
-      expect(await store.revokeFamilyOf(t.id, 'wrong')).toBeNull();
-      expect(await store.revokeFamilyOf(t.id, t.secretHash)).toEqual({ familyId: t.familyId, userId: t.userId });
-      expect(await store.revokeFamilyOf(next.id, next.secretHash)).toBeNull();
-      expect(await store.rotate(next.id, next.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      await store.rotate(ref(t), t.secretHash, next, 60);
+      expect(await store.revokeFamilyOf(ref(t), 'wrong')).toBeNull();
+      expect(await store.revokeFamilyOf(ref(t), t.secretHash)).toEqual({ familyId: t.familyId, userId: t.userId });
+      expect(await store.revokeFamilyOf(ref(next, t), next.secretHash)).toBeNull();
+      expect(await store.rotate(ref(next, t), next.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
     });
 
     it('revoking an unknown token revokes nothing', async () => {
-      expect(await store.revokeFamilyOf(randomUUID(), 'x')).toBeNull();
+      expect(await store.revokeFamilyOf({ id: randomUUID(), familyId: randomUUID() }, 'x')).toBeNull();
+    });
+
+    it('a token presented as another login\'s is invalid, revokes nothing, and both logins go on', async () => {
+      const mine = token();
+      const theirs = token();
+      await store.createFamily(mine, 60);
+      await store.createFamily(theirs, 60);
+      const forged = { id: mine.id, familyId: theirs.familyId };
+      expect(await store.rotate(forged, mine.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
+      expect(await store.revokeFamilyOf(forged, mine.secretHash)).toBeNull();
+      expect((await store.rotate(ref(mine), mine.secretHash, nextToken(), 60)).status).toBe('rotated');
+      expect((await store.rotate(ref(theirs), theirs.secretHash, nextToken(), 60)).status).toBe('rotated');
     });
 
     it('of concurrent rotations of one token exactly one rotates', async () => {
       const t = token();
       await store.createFamily(t, 60);
-      const results = await Promise.all(Array.from({ length: 5 }, () => store.rotate(t.id, t.secretHash, nextToken(), 60)));
+      const results = await Promise.all(Array.from({ length: 5 }, () => store.rotate(ref(t), t.secretHash, nextToken(), 60)));
       expect(results.filter((r) => r.status === 'rotated')).toHaveLength(1);
       // the others presented a used token: reuse detection revoked the login
       expect(results.filter((r) => r.status === 'reused').length).toBeGreaterThanOrEqual(1);
@@ -297,20 +345,23 @@ function storeContract(factory: StoreFactory) {
   });
 }
 
-describe.each([memoryFactory(), redisFactory()])('store contract: $name', (factory) => storeContract(factory));
+describe.each([memoryFactory(), redisFactory(), clusterFactory()])('store contract: $name', (factory) => storeContract(factory));
 
-describe('redis store layout', () => {
+/** What the Redis store writes where, on a single Redis and on a cluster (the same layout). */
+function storeLayout(backend: { client(): Promise<RedisClient>; cleanup(clean: (url: string) => Promise<void>): Promise<void> }) {
   const { prefix, cleanup } = testPrefix();
-  const url = inject('redisUrl');
-  const client = createRedisClient(url, { commandTimeoutMs: 2000, name: 'store-layout' });
+  let client: RedisClient;
+  let store: Store;
+  beforeAll(async () => {
+    client = await backend.client();
+    store = createRedisStore({ client, keyPrefix: prefix });
+  });
   afterAll(async () => {
     client.disconnect();
-    await cleanup(url);
+    await backend.cleanup(cleanup);
   });
 
-  it('keys carry the prefix and literal hash-tag braces, and logins expire', async () => {
-    await waitUntilReady(client, 5000);
-    const store = createRedisStore({ client, keyPrefix: prefix });
+  it('keys carry the prefix and literal hash-tag braces, a login and its tokens share the family\'s slot, and logins expire', async () => {
     const u = user();
     const r = room({ createdBy: u.id });
     await store.createUser(u);
@@ -323,14 +374,110 @@ describe('redis store layout', () => {
     // room lists are sorted sets of score 0, read a page at a time in name order (ZRANGEBYLEX)
     expect(await client.zscore(`${prefix}rooms:public`, r.name)).toBe('0');
     expect(await client.zscore(`${prefix}user:{${u.id}}:rooms`, r.name)).toBe('0');
-    const refreshTtl = await client.pttl(`${prefix}refresh:{${t.id}}`);
+    const refreshTtl = await client.pttl(`${prefix}refresh:{${t.familyId}}:${t.id}`);
     const familyTtl = await client.pttl(`${prefix}family:{${t.familyId}}`);
     expect(refreshTtl).toBeGreaterThan(0);
     expect(refreshTtl).toBeLessThanOrEqual(60_000);
     expect(familyTtl).toBeGreaterThan(0);
-    // rotation extends the family
-    await store.rotate(t.id, t.secretHash, nextToken(), 3600);
+    // rotation extends the family, and its next token joins the family's slot
+    const next = nextToken();
+    await store.rotate(ref(t), t.secretHash, next, 3600);
     expect(await client.pttl(`${prefix}family:{${t.familyId}}`)).toBeGreaterThan(60_000);
+    expect(await client.hget(`${prefix}refresh:{${t.familyId}}:${next.id}`, 'used')).toBe('0');
+  });
+
+  it('a crash between a room\'s steps leaves only hints no reader shows, and the retried operation completes', async () => {
+    const me = randomUUID();
+    // createRoom wrote the indexes, then died before the room's own step
+    const r = room({ createdBy: me, name: uniq('half').replace(/_/g, '-') });
+    await client.zadd(`${prefix}rooms:public`, 0, r.name);
+    await client.zadd(`${prefix}user:{${me}}:rooms`, 0, r.name);
+    expect((await store.publicRooms(ALL)).map((x) => x.name)).not.toContain(r.name);
+    expect(await store.roomsOf(me, ALL)).toEqual([]);
+    expect(await store.createRoom(r, [me])).toBe(true);
+    expect(await store.roomsOf(me, ALL)).toEqual([r]);
+    expect((await store.publicRooms(ALL)).find((x) => x.name === r.name)).toEqual(r);
+    // a page skips a stale hint and still holds `limit` rooms
+    const [first, last] = [room({ name: `${r.name}-a` }), room({ name: `${r.name}-c` })];
+    await store.createRoom(first, [me]);
+    await store.createRoom(last, [me]);
+    await client.zadd(`${prefix}user:{${me}}:rooms`, 0, `${r.name}-b`);
+    expect((await store.roomsOf(me, { after: r.name, limit: 2 })).map((x) => x.name)).toEqual([first.name, last.name]);
+    await client.zrem(`${prefix}user:{${me}}:rooms`, first.name, last.name);
+    // addMember wrote the index, then died before the membership: not a member, not listed
+    const other = room({ private: true });
+    await store.createRoom(other, [other.createdBy]);
+    await client.zadd(`${prefix}user:{${me}}:rooms`, 0, other.name);
+    expect(await store.roomsOf(me, ALL)).toEqual([r]);
+    await store.addMember(other.name, me);
+    expect(byName(await store.roomsOf(me, ALL))).toEqual(byName([r, other]));
+    // removeMember took the membership away, then died before the index: no longer listed
+    await client.srem(`${prefix}room:{${other.name}}:members`, me);
+    expect(await store.roomsOf(me, ALL)).toEqual([r]);
+    // a direct conversation created without its indexes is listed again by the next ensureRoom
+    const dm = room({ private: true, createdBy: me, name: uniq('dm').replace(/_/g, '-') });
+    await client.hset(`${prefix}room:{${dm.name}}`, { name: dm.name, private: '1', createdBy: me, createdAt: dm.createdAt });
+    await client.sadd(`${prefix}room:{${dm.name}}:members`, me);
+    expect(await store.roomsOf(me, ALL)).toEqual([r]);
+    expect(await store.ensureRoom(dm, [me])).toEqual(dm);
+    expect(byName(await store.roomsOf(me, ALL))).toEqual(byName([r, dm]));
+  });
+}
+
+describe('redis store layout: single Redis', () => {
+  const url = inject('redisUrl');
+  storeLayout({
+    async client() {
+      const client = createRedisClient(url, { commandTimeoutMs: 2000, name: 'store-layout' });
+      await waitUntilReady(client, 5000);
+      return client;
+    },
+    cleanup: (clean) => clean(url),
+  });
+});
+
+describe('redis store layout: cluster', () => {
+  // the cluster goes with the file
+  storeLayout({ client: () => clusterClient('store-layout'), cleanup: async () => {} });
+});
+
+describe('redis store: what an earlier version left on a single Redis', () => {
+  const { prefix, cleanup } = testPrefix();
+  const url = inject('redisUrl');
+  const client = createRedisClient(url, { commandTimeoutMs: 2000, name: 'store-legacy' });
+  afterAll(async () => {
+    client.disconnect();
+    await cleanup(url);
+  });
+
+  /** A login as the earlier version stored it: the token under refresh:{<id>}. */
+  async function legacyLogin(ttlMs = 60_000) {
+    const t = token();
+    await client.hset(`${prefix}family:{${t.familyId}}`, { userId: t.userId, username: t.username });
+    await client.pexpire(`${prefix}family:{${t.familyId}}`, ttlMs);
+    await client.hset(`${prefix}refresh:{${t.id}}`, { familyId: t.familyId, userId: t.userId, username: t.username, secretHash: t.secretHash, used: '0', expiresAt: String(t.expiresAt) });
+    await client.pexpire(`${prefix}refresh:{${t.id}}`, ttlMs);
+    return t;
+  }
+
+  it('refresh tokens issued before tokens carried their family still rotate, into a token of the current layout, and a reuse still revokes the login', async () => {
+    await waitUntilReady(client, 5000);
+    const store = createRedisStore({ client, keyPrefix: prefix });
+    const t = await legacyLogin();
+    const next = nextToken();
+    expect(await store.rotate({ id: t.id, familyId: null }, t.secretHash, next, 60)).toEqual({ status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId });
+    expect(await client.hget(`${prefix}refresh:{${t.familyId}}:${next.id}`, 'secretHash')).toBe(next.secretHash);
+    expect((await store.rotate(ref(next, t), next.secretHash, nextToken(), 60)).status).toBe('rotated');
+    expect(await store.rotate({ id: t.id, familyId: null }, t.secretHash, nextToken(), 60)).toEqual({ status: 'reused', familyId: t.familyId });
+    expect(await client.exists(`${prefix}family:{${t.familyId}}`)).toBe(0);
+  });
+
+  it('refresh tokens issued before tokens carried their family still log out', async () => {
+    const store = createRedisStore({ client, keyPrefix: prefix });
+    const t = await legacyLogin();
+    expect(await store.revokeFamilyOf({ id: t.id, familyId: null }, 'wrong')).toBeNull();
+    expect(await store.revokeFamilyOf({ id: t.id, familyId: null }, t.secretHash)).toEqual({ familyId: t.familyId, userId: t.userId });
+    expect(await store.rotate({ id: t.id, familyId: null }, t.secretHash, nextToken(), 60)).toEqual({ status: 'invalid' });
   });
 
   it('room lists an older version kept as sets keep working: read, written and turned into sorted sets', async () => {
@@ -338,9 +485,9 @@ describe('redis store layout', () => {
     const store = createRedisStore({ client, keyPrefix: `${prefix}old:` });
     const u = user();
     const names = ['old-c', 'old-a', 'old-b'];
-    for (const name of names) await store.createRoom(room({ name, createdBy: u.id }), []);
+    for (const name of names) await store.createRoom(room({ name, createdBy: u.id }), name === 'old-a' ? [] : [u.id]);
     // as the version before paging left them: plain sets
-    await client.del(`${prefix}old:rooms:public`);
+    await client.del(`${prefix}old:rooms:public`, `${prefix}old:user:{${u.id}}:rooms`);
     await client.sadd(`${prefix}old:rooms:public`, ...names);
     await client.sadd(`${prefix}old:user:{${u.id}}:rooms`, 'old-b', 'old-c');
     expect((await store.publicRooms({ limit: 2 })).map((x) => x.name)).toEqual(['old-a', 'old-b']);

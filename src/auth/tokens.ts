@@ -83,16 +83,22 @@ export function bearerToken(header: unknown): string | null {
   return m ? m[1]! : null;
 }
 
-/** Refresh tokens are opaque `<id>.<secret>`; the store keeps only sha256(secret). */
-export function newRefreshToken(): { id: string; secret: string; token: string; secretHash: string } {
-  const id = randomUUID();
+/**
+ * A refresh token is opaque to clients: `<family id>.<token id>.<secret>`. The family id lets the
+ * Redis store find the token in its login's slot; the store keeps only sha256(secret). Tokens issued
+ * before they carried their family, `<token id>.<secret>`, are still accepted until they expire.
+ */
+export function newRefreshToken(): { id: string; secret: string; secretHash: string } {
   const secret = randomBytes(32).toString('base64url');
-  return { id, secret, token: `${id}.${secret}`, secretHash: hashSecret(secret) };
+  return { id: randomUUID(), secret, secretHash: hashSecret(secret) };
 }
 
-export function parseRefreshToken(token: string): { id: string; secretHash: string } | null {
-  const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
-  return m ? { id: m[1]!, secretHash: hashSecret(m[2]!) } : null;
+/** The string handed to the client for token `id` of login `familyId`. */
+export const formatRefreshToken = (familyId: string, token: { readonly id: string; readonly secret: string }) => `${familyId}.${token.id}.${token.secret}`;
+
+export function parseRefreshToken(token: string): { id: string; familyId: string | null; secretHash: string } | null {
+  const m = /^(?:([0-9a-f-]{36})\.)?([0-9a-f-]{36})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
+  return m ? { id: m[2]!, familyId: m[1] ?? null, secretHash: hashSecret(m[3]!) } : null;
 }
 
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('base64url');

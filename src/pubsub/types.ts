@@ -204,7 +204,7 @@ export interface ControlBus {
  * every concern the same way and passes one contract suite per concern (test/engine.contract.test.ts).
  */
 export interface Engine {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'cluster';
   readonly log: RoomLog;
   readonly reads: ReadMarks;
   readonly delivery: LiveDelivery;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { newRefreshToken, parseRefreshToken, type Viewer } from '../auth/tokens.js';
+import { formatRefreshToken, newRefreshToken, parseRefreshToken, type Viewer } from '../auth/tokens.js';
 import { conflict, rateLimited, unauthenticated } from '../errors.js';
 import type { ChatContext } from './context.js';
 import * as input from './validation.js';
@@ -75,7 +75,7 @@ export async function refresh(ctx: ChatContext, args: { refreshToken: string }):
   if (!presented) throw unauthenticated(BAD_REFRESH);
   const next = newRefreshToken();
   const result = await store.rotate(
-    presented.id,
+    presented,
     presented.secretHash,
     { id: next.id, secretHash: next.secretHash, expiresAt: now() + settings.refreshTokenTtl * 1000 },
     settings.refreshTokenTtl,
@@ -87,13 +87,13 @@ export async function refresh(ctx: ChatContext, args: { refreshToken: string }):
   if (result.status === 'invalid') throw unauthenticated(BAD_REFRESH);
   const user = { id: result.userId, username: result.username };
   const access = await ctx.services.tokens.issueAccess(user, result.familyId);
-  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: next.token, user };
+  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: formatRefreshToken(result.familyId, next), user };
 }
 
 export async function logout(ctx: ChatContext, args: { refreshToken: string }): Promise<boolean> {
   const presented = parseRefreshToken(args.refreshToken);
   if (!presented) return false;
-  const revoked = await ctx.services.store.revokeFamilyOf(presented.id, presented.secretHash);
+  const revoked = await ctx.services.store.revokeFamilyOf(presented, presented.secretHash);
   if (revoked) await announceRevoked(ctx, revoked.familyId);
   return revoked !== null;
 }
@@ -125,7 +125,7 @@ async function startLogin(ctx: ChatContext, user: { id: string; username: string
   return {
     accessToken: access.token,
     accessTokenExpiresAt: access.expiresAt,
-    refreshToken: first.token,
+    refreshToken: formatRefreshToken(familyId, first),
     user: { id: user.id, username: user.username },
   };
 }

@@ -88,9 +88,10 @@ export function createMemoryStore(now: () => number = Date.now): Store {
       families.set(token.familyId, { userId: token.userId, expiresAt: now() + ttlSeconds * 1000 });
       tokens.set(token.id, { ...token, used: false });
     },
-    async rotate(id, secretHash, next, ttlSeconds): Promise<RotateResult> {
+    async rotate({ id, familyId }, secretHash, next, ttlSeconds): Promise<RotateResult> {
       const t = tokens.get(id);
-      if (!t || t.secretHash !== secretHash || t.expiresAt <= now() || !liveFamily(t.familyId)) return { status: 'invalid' };
+      if (!t || (familyId !== null && t.familyId !== familyId)) return { status: 'invalid' };
+      if (t.secretHash !== secretHash || t.expiresAt <= now() || !liveFamily(t.familyId)) return { status: 'invalid' };
       if (t.used) {
         deleteFamily(t.familyId);
         return { status: 'reused', familyId: t.familyId };
@@ -100,9 +101,10 @@ export function createMemoryStore(now: () => number = Date.now): Store {
       families.set(t.familyId, { userId: t.userId, expiresAt: now() + ttlSeconds * 1000 });
       return { status: 'rotated', userId: t.userId, username: t.username, familyId: t.familyId };
     },
-    async revokeFamilyOf(id, secretHash) {
+    async revokeFamilyOf({ id, familyId }, secretHash) {
       const t = tokens.get(id);
-      if (!t || t.secretHash !== secretHash || !liveFamily(t.familyId)) return null;
+      if (!t || (familyId !== null && t.familyId !== familyId)) return null;
+      if (t.secretHash !== secretHash || !liveFamily(t.familyId)) return null;
       deleteFamily(t.familyId);
       return { familyId: t.familyId, userId: t.userId };
     },

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
-import { defineScript, guarded, pingWithin, quitClient } from './redis-client.js';
+import { Cluster } from 'ioredis';
+import { defineScript, guarded, pingWithin, quitClient, type RedisClient } from './redis-client.js';
 import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
 export interface RedisStoreOptions {
-  /** Made with createRedisClient: fails fast while Redis is away. */
-  readonly client: Redis;
+  /** Made with createRedisClient or createRedisCluster: fails fast while Redis is away. */
+  readonly client: RedisClient;
   /** Prefix of every key, e.g. `chat:`. */
   readonly keyPrefix: string;
   /** Clock for refresh-token expiry (Unix ms). @default Date.now */
@@ -12,17 +12,24 @@ export interface RedisStoreOptions {
 }
 
 /*
- * Keys (the braces are literal Redis Cluster hash tags):
- *   user:{username}        hash   id, username, passwordHash, createdAt
- *   room:{name}            hash   name, private (1/0), createdBy, createdAt
- *   room:{name}:members    set    user ids
- *   rooms:public           zset   names of public rooms, all of score 0: read a page in name order with ZRANGEBYLEX
- *   user:{id}:rooms        zset   names of rooms the user created, joined or was invited to, likewise
- *   refresh:{id}           hash   familyId, userId, username, secretHash, used, expiresAt; TTL
- *   family:{id}            hash   userId, username; TTL, extended on every rotation
+ * Keys (the braces are literal Redis Cluster hash tags; every script, MULTI and pipeline touches one):
+ *   user:{username}           hash   id, username, passwordHash, createdAt
+ *   room:{name}               hash   name, private (1/0), createdBy, createdAt
+ *   room:{name}:members       set    user ids
+ *   rooms:public              zset   names of public rooms, all of score 0: a page in name order with ZRANGEBYLEX (an index: see below)
+ *   user:{id}:rooms           zset   names of rooms the user created, joined or was invited to, likewise (an index)
+ *   family:{family}           hash   userId, username; TTL, extended on every rotation
+ *   refresh:{family}:<id>     hash   familyId, userId, username, secretHash, used, expiresAt; TTL
+ *   refresh:{<id>}            hash   the same, for a token issued before tokens carried their family
+ *                                    (single Redis only; none is written any more, they expire)
  *
- * Room creation and membership touch keys of several hash tags (a room and its members' room
- * lists); that is atomic on one Redis. On a Cluster they would become per-slot steps.
+ * Rooms across slots. A room's record and members share its slot; the indexes (rooms:public, each
+ * member's user:{id}:rooms) live in slots of their own. So creating a room, adding or removing a
+ * member are sequences of single-slot steps, each idempotent, ordered so that the room's own keys
+ * are the truth and the indexes only hints: an index entry is written before the room or
+ * membership it points to and removed after it, and readers keep only the rooms that exist
+ * (publicRooms: public ones; roomsOf: those the user is a member of). A crash between two steps
+ * leaves at worst a stale hint, which no reader shows and the retried operation completes.
  */
 
 /*
@@ -46,23 +53,17 @@ local function asZset(key)
 end
 `;
 
-// KEYS: a room list; ARGV: lower bound ('-' or '(<name>'), count. One page in name order.
+// KEYS: a room list; ARGV: lower bound ('-' or '(<name>'), count. One page of names in name order.
 const ROOM_PAGE = `${AS_ZSET}
 asZset(KEYS[1])
 return redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, ARGV[2])
 `;
 
-// KEYS: room:{name}:members, user:{id}:rooms; ARGV: 'add' or 'remove', room name, user id.
-const MEMBERSHIP = `${AS_ZSET}
-asZset(KEYS[2])
-if ARGV[1] == 'add' then
-  redis.call('SADD', KEYS[1], ARGV[3])
-  redis.call('ZADD', KEYS[2], 0, ARGV[2])
-else
-  redis.call('SREM', KEYS[1], ARGV[3])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 1
+// KEYS: a room list; ARGV: 'add' or 'remove', room name. One index step.
+const INDEX = `${AS_ZSET}
+asZset(KEYS[1])
+if ARGV[1] == 'add' then return redis.call('ZADD', KEYS[1], 0, ARGV[2]) end
+return redis.call('ZREM', KEYS[1], ARGV[2])
 `;
 
 const CREATE_USER = `
@@ -71,57 +72,78 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'username', ARGV[2], 'passwordHash', 
 return 1
 `;
 
-// KEYS: room, members, rooms:public, then user:{id}:rooms of each member; ARGV: name, private, createdBy, createdAt, then member ids.
+// KEYS: room, members; ARGV: name, private, createdBy, createdAt, then member ids.
 // Returns {created, name, private, createdBy, createdAt} of the stored room, so ensureRoom of two
 // instances racing for one room both get the record that won.
-const CREATE_ROOM = `${AS_ZSET}
+const CREATE_ROOM = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local r = redis.call('HMGET', KEYS[1], 'name', 'private', 'createdBy', 'createdAt')
   return {0, r[1], r[2], r[3], r[4]}
 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'createdBy', ARGV[3], 'createdAt', ARGV[4])
-if ARGV[2] == '0' then
-  asZset(KEYS[3])
-  redis.call('ZADD', KEYS[3], 0, ARGV[1])
-end
-for i = 5, #ARGV do
-  redis.call('SADD', KEYS[2], ARGV[i])
-  asZset(KEYS[i - 1])
-  redis.call('ZADD', KEYS[i - 1], 0, ARGV[1])
-end
+for i = 5, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 return {1, ARGV[1], ARGV[2], ARGV[3], ARGV[4]}
 `;
 
-// The family key is only known after reading the token, so it is built here from a prefix in ARGV
-// rather than declared in KEYS. A single Redis allows that (all keys live on one node). On a Cluster
-// the token id would have to carry its family id as hash tag (refresh:{family}:id) so that the
-// token, its successor and its family share a slot and can all be passed as KEYS.
-//
-// KEYS: refresh:{id}, refresh:{next}; ARGV: secretHash, now ms, next secretHash, next expiresAt,
-// ttl ms, family key prefix (ending in '{').
+// KEYS: room, members; ARGV: user id. The room's record when the user is a member, else nil.
+const ROOM_OF_MEMBER = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
+return redis.call('HMGET', KEYS[1], 'name', 'private', 'createdBy', 'createdAt')
+`;
+
+// The token, its successor and its family in one slot (the family's).
+// KEYS: refresh:{family}:<id>, refresh:{family}:<next>, family:{family}; ARGV: secretHash, now ms,
+// next secretHash, next expiresAt, ttl ms.
 const ROTATE = `
 local t = redis.call('HMGET', KEYS[1], 'familyId', 'userId', 'username', 'secretHash', 'used', 'expiresAt')
 if not t[1] or t[4] ~= ARGV[1] or tonumber(t[6]) <= tonumber(ARGV[2]) then return {'invalid'} end
-local family = ARGV[6] .. t[1] .. '}'
-if redis.call('EXISTS', family) == 0 then return {'invalid'} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {'invalid'} end
 if t[5] == '1' then
   -- reuse: a stolen (or replayed) token ends the login for everyone; its tokens expire on their own
-  redis.call('DEL', family)
+  redis.call('DEL', KEYS[3])
   return {'reused', t[1]}
 end
 redis.call('HSET', KEYS[1], 'used', '1')
 redis.call('HSET', KEYS[2], 'familyId', t[1], 'userId', t[2], 'username', t[3], 'secretHash', ARGV[3], 'used', '0', 'expiresAt', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return {'rotated', t[2], t[3], t[1]}
+`;
+
+// A token issued before tokens carried their family (single Redis only: its family's keys are
+// built here, not declared). Its successor is written in the current layout.
+// KEYS: refresh:{<id>}; ARGV: as ROTATE, then the family key prefix (ending in '{'), the refresh key
+// prefix (ending in '{') and the next token's id.
+const ROTATE_LEGACY = `
+local t = redis.call('HMGET', KEYS[1], 'familyId', 'userId', 'username', 'secretHash', 'used', 'expiresAt')
+if not t[1] or t[4] ~= ARGV[1] or tonumber(t[6]) <= tonumber(ARGV[2]) then return {'invalid'} end
+local family = ARGV[6] .. t[1] .. '}'
+if redis.call('EXISTS', family) == 0 then return {'invalid'} end
+if t[5] == '1' then
+  redis.call('DEL', family)
+  return {'reused', t[1]}
+end
+local next = ARGV[7] .. t[1] .. '}:' .. ARGV[8]
+redis.call('HSET', KEYS[1], 'used', '1')
+redis.call('HSET', next, 'familyId', t[1], 'userId', t[2], 'username', t[3], 'secretHash', ARGV[3], 'used', '0', 'expiresAt', ARGV[4])
+redis.call('PEXPIRE', next, ARGV[5])
 redis.call('PEXPIRE', family, ARGV[5])
 return {'rotated', t[2], t[3], t[1]}
 `;
 
-// KEYS: refresh:{id}; ARGV: secretHash, family key prefix. Same note on the family key as ROTATE.
+// KEYS: the token, its family; ARGV: secretHash.
 const REVOKE = `
 local t = redis.call('HMGET', KEYS[1], 'familyId', 'userId', 'secretHash')
 if not t[1] or t[3] ~= ARGV[1] then return false end
-local family = ARGV[2] .. t[1] .. '}'
-if redis.call('DEL', family) == 0 then return false end
+if redis.call('DEL', KEYS[2]) == 0 then return false end
+return {t[1], t[2]}
+`;
+
+// KEYS: refresh:{<id>}; ARGV: secretHash, family key prefix. Single Redis only, as ROTATE_LEGACY.
+const REVOKE_LEGACY = `
+local t = redis.call('HMGET', KEYS[1], 'familyId', 'userId', 'secretHash')
+if not t[1] or t[3] ~= ARGV[1] then return false end
+if redis.call('DEL', ARGV[2] .. t[1] .. '}') == 0 then return false end
 return {t[1], t[2]}
 `;
 
@@ -129,46 +151,62 @@ return {t[1], t[2]}
 export function createRedisStore(options: RedisStoreOptions): Store {
   const { client, keyPrefix: p } = options;
   const now = options.now ?? Date.now;
+  // legacy refresh tokens exist only in a single Redis that ran an earlier version
+  const legacyTokens = !(client instanceof Cluster);
   const key = {
     user: (username: string) => `${p}user:{${username}}`,
     userRooms: (userId: string) => `${p}user:{${userId}}:rooms`,
     room: (name: string) => `${p}room:{${name}}`,
     members: (name: string) => `${p}room:{${name}}:members`,
     publicRooms: `${p}rooms:public`,
-    refresh: (id: string) => `${p}refresh:{${id}}`,
+    refresh: (familyId: string, id: string) => `${p}refresh:{${familyId}}:${id}`,
+    legacyRefresh: (id: string) => `${p}refresh:{${id}}`,
+    refreshPrefix: `${p}refresh:{`,
     family: (id: string) => `${p}family:{${id}}`,
     familyPrefix: `${p}family:{`,
   };
   const createUserScript = defineScript(client, 'chatStoreCreateUser', CREATE_USER);
-  const createRoomScript = defineScript(client, 'chatStoreCreateRoom', CREATE_ROOM);
-  const rotateScript = defineScript(client, 'chatStoreRotate', ROTATE);
-  const revokeScript = defineScript(client, 'chatStoreRevoke', REVOKE);
   const roomPageScript = defineScript(client, 'chatStoreRoomPage', ROOM_PAGE);
-  const membershipScript = defineScript(client, 'chatStoreMembership', MEMBERSHIP);
+  const indexScript = defineScript(client, 'chatStoreIndex', INDEX);
+  const createRoomScript = defineScript(client, 'chatStoreCreateRoom', CREATE_ROOM);
+  const roomOfMemberScript = defineScript(client, 'chatStoreRoomOfMember', ROOM_OF_MEMBER);
+  const rotateScript = defineScript(client, 'chatStoreRotate', ROTATE);
+  const rotateLegacyScript = defineScript(client, 'chatStoreRotateLegacy', ROTATE_LEGACY);
+  const revokeScript = defineScript(client, 'chatStoreRevoke', REVOKE);
+  const revokeLegacyScript = defineScript(client, 'chatStoreRevokeLegacy', REVOKE_LEGACY);
 
   const toRoom = (h: Record<string, string>): RoomRecord | null =>
     h.name === undefined ? null : { name: h.name, private: h.private === '1', createdBy: h.createdBy ?? '', createdAt: h.createdAt ?? '' };
+  const fromFields = (r: (string | null)[] | null): RoomRecord | null =>
+    r?.[0] ? { name: r[0], private: r[1] === '1', createdBy: r[2] ?? '', createdAt: r[3] ?? '' } : null;
 
-  const loadRooms = async (names: string[]): Promise<RoomRecord[]> => {
-    if (names.length === 0) return [];
-    const pipeline = client.pipeline();
-    for (const name of names) pipeline.hgetall(key.room(name));
-    const results = (await pipeline.exec()) ?? [];
+  const index = (list: string, op: 'add' | 'remove', name: string) => indexScript(1, list, op, name);
+
+  /** The index steps of a room: listed as public, and among each member's rooms. Idempotent. */
+  const listRoom = async (room: RoomRecord, ids: readonly string[]) => {
+    await Promise.all([...(room.private ? [] : [index(key.publicRooms, 'add', room.name)]), ...ids.map((id) => index(key.userRooms(id), 'add', room.name))]);
+  };
+
+  /**
+   * One page of an index, keeping only the rooms `keep` answers (each read in its room's slot): a
+   * stale hint is skipped and the page filled from the names after it, so that a page is still
+   * "the first `limit` rooms after `after`".
+   */
+  const page = async (list: string, { after, limit }: RoomPage, keep: (name: string) => Promise<RoomRecord | null>): Promise<RoomRecord[]> => {
     const rooms: RoomRecord[] = [];
-    for (const [err, h] of results) {
-      if (err) throw err;
-      const room = toRoom(h as Record<string, string>);
-      if (room) rooms.push(room);
+    for (let from = after; rooms.length < limit; ) {
+      const asked = limit - rooms.length;
+      const names = (await roomPageScript(1, list, from === undefined ? '-' : `(${from}`, asked)) as string[];
+      for (const room of await Promise.all(names.map(keep))) if (room) rooms.push(room);
+      if (names.length < asked) break;
+      from = names[names.length - 1];
     }
     return rooms.sort(byName);
   };
-  const page = async (list: string, { after, limit }: RoomPage) =>
-    loadRooms((await roomPageScript(1, list, after === undefined ? '-' : `(${after}`, limit)) as string[]);
 
-  const createRoomAtomically = async (room: RoomRecord, memberIds: readonly string[]) => {
-    const ids = [...new Set(memberIds)];
-    const keys = [key.room(room.name), key.members(room.name), key.publicRooms, ...ids.map(key.userRooms)];
-    const reply = (await createRoomScript(keys.length, ...keys, room.name, room.private ? '1' : '0', room.createdBy, room.createdAt, ...ids)) as [
+  /** The room's own step, in its slot: the record and its members, unless it exists. */
+  const storeRoom = async (room: RoomRecord, ids: readonly string[]) => {
+    const reply = (await createRoomScript(2, key.room(room.name), key.members(room.name), room.name, room.private ? '1' : '0', room.createdBy, room.createdAt, ...ids)) as [
       number,
       string,
       string,
@@ -190,37 +228,64 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         return { id: h.id, username: h.username ?? username, passwordHash: h.passwordHash ?? '', createdAt: h.createdAt ?? '' };
       }),
 
-    createRoom: (room, memberIds) => guarded('createRoom', async () => (await createRoomAtomically(room, memberIds)).created),
+    createRoom: (room, memberIds) =>
+      guarded('createRoom', async () => {
+        // a taken name adds no hints; a race past this check leaves only hints no reader shows
+        if ((await client.exists(key.room(room.name))) === 1) return false;
+        const ids = [...new Set(memberIds)];
+        await listRoom(room, ids);
+        return (await storeRoom(room, ids)).created;
+      }),
 
-    ensureRoom: (room, memberIds) => guarded('ensureRoom', async () => (await createRoomAtomically(room, memberIds)).room),
+    ensureRoom: (room, memberIds) =>
+      guarded('ensureRoom', async () => {
+        // the hints every time: an ensure after a crash between the steps completes them
+        const ids = [...new Set(memberIds)];
+        await listRoom(room, ids);
+        return (await storeRoom(room, ids)).room;
+      }),
 
     findRoom: (name) => guarded('findRoom', async () => toRoom(await client.hgetall(key.room(name)))),
 
     addMember: (room, userId) =>
       guarded('addMember', async () => {
-        await membershipScript(2, key.members(room), key.userRooms(userId), 'add', room, userId);
+        await index(key.userRooms(userId), 'add', room);
+        await client.sadd(key.members(room), userId);
       }),
 
     removeMember: (room, userId) =>
       guarded('removeMember', async () => {
-        await membershipScript(2, key.members(room), key.userRooms(userId), 'remove', room, userId);
+        await client.srem(key.members(room), userId);
+        await index(key.userRooms(userId), 'remove', room);
       }),
 
     isMember: (room, userId) => guarded('isMember', async () => (await client.sismember(key.members(room), userId)) === 1),
 
-    publicRooms: (range) => guarded('publicRooms', () => page(key.publicRooms, range)),
+    publicRooms: (range) =>
+      guarded('publicRooms', () =>
+        page(key.publicRooms, range, async (name) => {
+          const room = toRoom(await client.hgetall(key.room(name)));
+          return room && !room.private ? room : null;
+        }),
+      ),
 
-    roomsOf: (userId, range) => guarded('roomsOf', () => page(key.userRooms(userId), range)),
+    roomsOf: (userId, range) =>
+      guarded('roomsOf', () =>
+        page(key.userRooms(userId), range, async (name) =>
+          fromFields((await roomOfMemberScript(2, key.room(name), key.members(name), userId)) as (string | null)[] | null),
+        ),
+      ),
 
     createFamily: (token: RefreshTokenRecord, ttlSeconds) =>
       guarded('createFamily', async () => {
         const ttlMs = ttlSeconds * 1000;
+        const tokenKey = key.refresh(token.familyId, token.id);
         const results =
           (await client
             .multi()
             .hset(key.family(token.familyId), 'userId', token.userId, 'username', token.username)
             .pexpire(key.family(token.familyId), ttlMs)
-            .hset(key.refresh(token.id), {
+            .hset(tokenKey, {
               familyId: token.familyId,
               userId: token.userId,
               username: token.username,
@@ -228,32 +293,31 @@ export function createRedisStore(options: RedisStoreOptions): Store {
               used: '0',
               expiresAt: String(token.expiresAt),
             })
-            .pexpire(key.refresh(token.id), ttlMs)
+            .pexpire(tokenKey, ttlMs)
             .exec()) ?? [];
         for (const [err] of results) if (err) throw err;
       }),
 
-    rotate: (id, secretHash, next, ttlSeconds) =>
+    rotate: (token, secretHash, next, ttlSeconds) =>
       guarded('rotate', async (): Promise<RotateResult> => {
-        const reply = (await rotateScript(
-          2,
-          key.refresh(id),
-          key.refresh(next.id),
-          secretHash,
-          now(),
-          next.secretHash,
-          next.expiresAt,
-          ttlSeconds * 1000,
-          key.familyPrefix,
-        )) as string[];
+        const args = [secretHash, now(), next.secretHash, next.expiresAt, ttlSeconds * 1000];
+        let reply: string[];
+        if (token.familyId !== null) {
+          const f = token.familyId;
+          reply = (await rotateScript(3, key.refresh(f, token.id), key.refresh(f, next.id), key.family(f), ...args)) as string[];
+        } else if (legacyTokens) {
+          reply = (await rotateLegacyScript(1, key.legacyRefresh(token.id), ...args, key.familyPrefix, key.refreshPrefix, next.id)) as string[];
+        } else return { status: 'invalid' };
         if (reply[0] === 'rotated') return { status: 'rotated', userId: reply[1]!, username: reply[2]!, familyId: reply[3]! };
         if (reply[0] === 'reused') return { status: 'reused', familyId: reply[1]! };
         return { status: 'invalid' };
       }),
 
-    revokeFamilyOf: (id, secretHash) =>
+    revokeFamilyOf: (token, secretHash) =>
       guarded('revokeFamilyOf', async () => {
-        const reply = (await revokeScript(1, key.refresh(id), secretHash, key.familyPrefix)) as [string, string] | null;
+        let reply: [string, string] | null = null;
+        if (token.familyId !== null) reply = (await revokeScript(2, key.refresh(token.familyId, token.id), key.family(token.familyId), secretHash)) as [string, string] | null;
+        else if (legacyTokens) reply = (await revokeLegacyScript(1, key.legacyRefresh(token.id), secretHash, key.familyPrefix)) as [string, string] | null;
         return reply ? { familyId: reply[0], userId: reply[1] } : null;
       }),
 

@@ -68,16 +68,27 @@ export interface RoomPage {
 /** Byte order of room names (all ASCII): the order of every room list. */
 export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/**
+ * How a presented refresh token names its record: its id and the login it says it belongs to
+ * (tokens carry their family, so that the Redis store finds the token in the family's slot);
+ * familyId is null for a token issued before tokens carried it (looked up by id alone).
+ */
+export interface RefreshTokenRef {
+  readonly id: string;
+  readonly familyId: string | null;
+}
+
 export interface RefreshTokenStore {
   /** Stores the first token of a new family (a new login). */
   createFamily(token: RefreshTokenRecord, ttlSeconds: number): Promise<void>;
   /**
-   * Atomically: when `id` is live with `secretHash` and unused, marks it used and stores `next`
-   * in the same family; when it was used already, deletes the family (reuse detection).
+   * Atomically: when the token is live with `secretHash` and unused, marks it used and stores `next`
+   * in the same family; when it was used already, deletes the family (reuse detection). A token
+   * that names another family than its own is invalid.
    */
-  rotate(id: string, secretHash: string, next: Omit<RefreshTokenRecord, 'familyId' | 'userId' | 'username'>, ttlSeconds: number): Promise<RotateResult>;
-  /** Deletes the family of token `id` when `secretHash` matches; false when nothing was revoked. */
-  revokeFamilyOf(id: string, secretHash: string): Promise<{ familyId: string; userId: string } | null>;
+  rotate(token: RefreshTokenRef, secretHash: string, next: Omit<RefreshTokenRecord, 'familyId' | 'userId' | 'username'>, ttlSeconds: number): Promise<RotateResult>;
+  /** Deletes the token's family when `secretHash` matches; null when nothing was revoked. */
+  revokeFamilyOf(token: RefreshTokenRef, secretHash: string): Promise<{ familyId: string; userId: string } | null>;
   /** True while the login exists: not logged out, not revoked by reuse, not expired. */
   isLoginLive(familyId: string): Promise<boolean>;
 }

@@ -222,3 +222,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     },
   };
 }
+
+/**
+ * One cluster for a whole test file, started by the first test that asks for it: `get()` in the
+ * file's suites, `dispose()` in an afterAll.
+ */
+export function sharedCluster(options: RedisClusterOptions = {}) {
+  let started: Promise<RedisCluster> | null = null;
+  return {
+    get: () => (started ??= startRedisCluster(options)),
+    async dispose() {
+      if (started) await (await started.catch(() => null))?.dispose();
+    },
+  };
+}

@@ -46,6 +46,8 @@ interface Channel {
   last?: string;
   /** Logged channels, from a disconnect until the gap is filled: live payloads held back. */
   held: Delivered<unknown>[] | null;
+  /** Incremented each time the channel's subscription may have been lost: a resubscription or fill started before is abandoned. */
+  generation: number;
 }
 
 /**
@@ -53,20 +55,19 @@ interface Channel {
  * payload parsed and checked once and handed as the same object to every listener.
  *
  * Filling the gap of a reconnect. Pub/sub is at-most-once: while the connection is down (Redis
- * restarted, CLIENT KILL, network), what any instance publishes is in the logs but reaches no local
- * listener, and nothing would tell the clients to resume. So for each logged channel the registry
- * remembers the largest cursor it delivered (or, before the first, the log's head when SUBSCRIBE
- * was confirmed); from the moment the connection drops it holds live payloads back, and once
- * SUBSCRIBE is confirmed again it reads the log after that cursor, delivers what was missed, then
- * what it held, skipping cursors already delivered. Listeners so receive every entry, in log
- * order, each once. A listener that joins an existing channel while its gap is being filled may
- * also get the few entries of the gap, published just before it joined.
+ * restarted, CLIENT KILL, network; on a cluster also a failover or a slot move), what any instance
+ * publishes is in the logs but reaches no local listener, and nothing would tell the clients to
+ * resume. So for each logged channel the registry remembers the largest cursor it delivered (or,
+ * before the first, the log's head when SUBSCRIBE was confirmed); from the moment the connection
+ * reports the channel lost it holds live payloads back, and once SUBSCRIBE is confirmed again it
+ * reads the log after that cursor, delivers what was missed, then what it held, skipping cursors
+ * already delivered. Listeners so receive every entry, in log order, each once. A listener that
+ * joins an existing channel while its gap is being filled may also get the few entries of the gap,
+ * published just before it joined.
  */
 export function createChannels(connection: PubSubConnection) {
   const channels = new Map<string, Channel>();
   let closed = false;
-  /** Incremented on every disconnect: a resubscription or fill started before one is abandoned. */
-  let generation = 0;
 
   const emit = (ch: Channel, d: Delivered<unknown>) => {
     if (d.cursor !== null) {
@@ -92,26 +93,29 @@ export function createChannels(connection: PubSubConnection) {
     else emit(ch, d);
   };
 
-  /** Delivers what a channel missed while disconnected, then what was held; false if cut short by another disconnect. */
+  /** True while nothing has happened to the channel since `gen` was taken. */
+  const current = (ch: Channel, gen: number) => !closed && ch.generation === gen && channels.get(ch.name) === ch;
+
+  /** Delivers what a channel missed while its subscription was lost, then what was held; false if cut short. */
   async function fill(ch: Channel, gen: number): Promise<boolean> {
     const log = ch.source.log!;
     for (let attempt = 0, cursor = ch.last; cursor !== undefined; attempt++) {
       try {
         for (;;) {
           const page = await log.after(cursor, FILL_PAGE);
-          if (gen !== generation || closed) return false;
+          if (!current(ch, gen)) return false;
           for (const d of page) emit(ch, d);
           if (page.length < FILL_PAGE) break;
           cursor = page[page.length - 1]!.cursor ?? cursor;
         }
         break;
       } catch {
-        if (gen !== generation || closed) return false;
+        if (!current(ch, gen)) return false;
         // Redis answers the subscriber but not this read: try a few times, then deliver live
         // payloads again without the gap rather than hold them back indefinitely
         if (attempt >= 3) break;
         await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
-        if (gen !== generation || closed) return false;
+        if (!current(ch, gen)) return false;
       }
     }
     const held = ch.held ?? [];
@@ -120,38 +124,51 @@ export function createChannels(connection: PubSubConnection) {
     return true;
   }
 
-  const down = () => {
-    generation++;
-    for (const ch of channels.values()) if (ch.source.log) ch.held ??= [];
-  };
-
-  // On every reconnect: SUBSCRIBE again to every channel (retrying while the connection holds),
-  // and once Redis has confirmed it, fill each logged channel's gap: control first.
-  const up = async () => {
-    const gen = generation;
+  /** SUBSCRIBE again (retrying while nothing else happens to the channel); true once Redis confirmed it. */
+  async function resubscribe(ch: Channel, gen: number): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const names = [...channels.keys()];
-      if (names.length === 0) break;
       try {
-        await connection.subscribe(names);
-        break;
+        await connection.subscribe([ch.name]);
+        return current(ch, gen);
       } catch {
-        if (gen !== generation || closed) return; // the next 'up' starts over
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-        if (gen !== generation || closed) return;
+        if (!current(ch, gen)) return false; // the next 'up' starts over
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+        if (!current(ch, gen)) return false;
       }
     }
-    if (gen !== generation || closed) return;
-    const waiting = [...channels.values()].filter((ch) => ch.held !== null);
-    const first = await Promise.all(waiting.filter((ch) => ch.source.fillFirst).map((ch) => fill(ch, gen)));
-    if (first.every(Boolean)) await Promise.all(waiting.filter((ch) => !ch.source.fillFirst).map((ch) => fill(ch, gen)));
+  }
+
+  const select = (names?: readonly string[]): Channel[] =>
+    names === undefined ? [...channels.values()] : names.map((n) => channels.get(n)).filter((ch): ch is Channel => ch !== undefined);
+
+  // The subscription of these channels (all when unnamed) may be lost: hold their live payloads.
+  const down = (names?: readonly string[]) => {
+    for (const ch of select(names)) {
+      ch.generation++;
+      if (ch.source.log) ch.held ??= [];
+    }
   };
 
-  const stopListening = connection.listen({ message: onMessage, down, up: () => void up() });
+  // Once reconnected: SUBSCRIBE again to each channel, each on its own (on a cluster, a shard still
+  // failing over does not hold back the others), and once Redis has confirmed it, fill each logged
+  // channel's gap; control before any other (a revocation applies before missed room messages go out).
+  const up = (names?: readonly string[]) => {
+    const chosen = select(names);
+    const restore = async (ch: Channel, before?: Promise<unknown>) => {
+      const gen = ch.generation;
+      if (!(await resubscribe(ch, gen))) return false;
+      await before;
+      return ch.held !== null && current(ch, gen) ? fill(ch, gen) : true;
+    };
+    const first = Promise.all(chosen.filter((ch) => ch.source.fillFirst).map((ch) => restore(ch)));
+    for (const ch of chosen) if (!ch.source.fillFirst) void restore(ch, first);
+  };
+
+  const stopListening = connection.listen({ message: onMessage, down, up });
 
   /** Opens a channel: SUBSCRIBE, confirmed, then (logged channels) the floor of what is owed. */
   function open(name: string, source: ChannelSource<unknown>): Channel {
-    const ch: Channel = { name, source, listeners: createListeners(), ready: Promise.resolve(), held: null };
+    const ch: Channel = { name, source, listeners: createListeners(), ready: Promise.resolve(), held: null, generation: 0 };
     channels.set(name, ch);
     ch.ready = (async () => {
       await connection.subscribe([name]);

@@ -14,11 +14,18 @@ export interface PubSubConnection {
   /** Unsubscribes, without waiting; failures are ignored (a dropped connection forgets its channels anyway). */
   unsubscribe(channels: readonly string[]): void;
   /**
-   * `message` for each payload; `down` when the connection drops (what is published meanwhile is
-   * lost to it); `up` when it is ready again, subscribed to nothing: the registry subscribes anew.
+   * `message` for each payload; `down` when the subscription of some channels (all when unnamed)
+   * may be lost (what is published meanwhile is lost to it); `up` when those channels can be
+   * subscribed again: the registry subscribes anew, and fills their gaps.
    */
-  listen(handlers: { message(channel: string, payload: string): void; down(): void; up(): void }): () => void;
+  listen(handlers: PubSubHandlers): () => void;
   close(): Promise<void>;
+}
+
+export interface PubSubHandlers {
+  message(channel: string, payload: string): void;
+  down(channels?: readonly string[]): void;
+  up(channels?: readonly string[]): void;
 }
 
 /**
@@ -38,13 +45,16 @@ export function classicPubSub(subscriber: Redis): PubSubConnection {
       if (channels.length > 0 && subscriber.status === 'ready') subscriber.unsubscribe(...channels).catch(() => {});
     },
     listen({ message, down, up }) {
+      // a dropped connection forgets every channel; once ready again it is subscribed to none
+      const lost = () => down();
+      const back = () => up();
       subscriber.on('message', message);
-      subscriber.on('close', down);
-      subscriber.on('ready', up);
+      subscriber.on('close', lost);
+      subscriber.on('ready', back);
       return () => {
         subscriber.off('message', message);
-        subscriber.off('close', down);
-        subscriber.off('ready', up);
+        subscriber.off('close', lost);
+        subscriber.off('ready', back);
       };
     },
     close: () => quitClient(subscriber),

@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import { isControlEvent } from '../payloads.js';
 import type { ControlBus, ControlEvent } from '../types.js';
 import type { Channels, Delivered } from './channels.js';
-import { controlKeys } from './keys.js';
 import { LOG_AND_PUBLISH_LUA, WRITE_PRELUDE } from './lua.js';
 
 /*
  * Control events (a revoked login, a removed member) in a log as well as on a channel: the script
- * appends the event to `control:log` and publishes it with its log id in one step, and after a
+ * appends the event to the control log (`control:log`, on a cluster `{control}:log`) and publishes it with its log id in one step, and after a
  * reconnect the engine fills the control channel's gap from the log, before any room's, so a
  * revocation published while an instance's subscriber was down still takes effect there (before
  * the room messages it missed go out). Kept for HISTORY_TTL (at most CONTROL_LOG_LIMIT events): an
@@ -24,10 +23,10 @@ return log_and_publish({ 'e', ARGV[5] }, 'e', ARGV[5], ARGV[6])
 `;
 
 export interface RedisControlOptions {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly channels: Channels;
-  readonly keyPrefix: string;
-  /** Classic PUBLISH even on a cluster: one low-volume channel. */
+  /** The channel and its log (keys.ts: controlKeys, clusterControlKeys). */
+  readonly keys: { readonly channel: string; readonly log: string };
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   /** Seconds an event is kept for filling gaps. */
   readonly historyTtl: number;
@@ -40,8 +39,7 @@ function decode(payload: unknown): Delivered<ControlEvent> | null {
   return typeof p?.c === 'string' && isControlEvent(p.e) ? { cursor: p.c, value: p.e } : null;
 }
 
-export function createRedisControl({ client, channels, keyPrefix, publishCommand, historyTtl }: RedisControlOptions): ControlBus {
-  const k = controlKeys(keyPrefix);
+export function createRedisControl({ client, channels, keys: k, publishCommand, historyTtl }: RedisControlOptions): ControlBus {
   const publishScript = defineScript(client, 'chatControlPublish', PUBLISH_EVENT);
   return {
     async publish(event) {

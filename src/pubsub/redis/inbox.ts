@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript } from '../../store/redis-client.js';
 import type { StoredMessage } from '../types.js';
 import { userKeys } from './keys.js';
@@ -33,7 +33,7 @@ return log_and_publish({ 'r', ARGV[5], 'm', ARGV[6] }, 'm', ARGV[7], ARGV[8])
 `;
 
 export interface RedisInboxOptions {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keyPrefix: string;
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   /** References kept per user: at least this many (trimming is approximate). */

@@ -1,14 +1,10 @@
 import type { Redis } from 'ioredis';
-import { pingWithin, quitClient } from '../../store/redis-client.js';
 import type { Engine } from '../types.js';
 import { createChannels } from './channels.js';
 import { classicPubSub } from './connection.js';
-import { createRedisControl } from './control.js';
-import { createRedisDelivery } from './delivery.js';
-import { createRedisInbox } from './inbox.js';
-import { createRedisLog } from './log.js';
-import { createRedisReads } from './reads.js';
-import { createRedisSignals } from './signals.js';
+import { assembleEngine } from './engine.js';
+import { controlKeys } from './keys.js';
+import { pubSubSignals } from './signal-pubsub.js';
 
 export interface RedisEngineOptions {
   /** Commands and scripts. Made with createRedisClient. */
@@ -25,6 +21,8 @@ export interface RedisEngineOptions {
   readonly presenceTtl?: number;
   /** Clock for ageing in range (Unix ms). @default Date.now */
   readonly now?: () => number;
+  /** Errors of the signal connection (a third one, duplicated from `client`). */
+  readonly onError?: (err: Error) => void;
 }
 
 export { ISO_FROM_MS_LUA } from './lua.js';
@@ -34,35 +32,22 @@ export { ISO_FROM_MS_LUA } from './lua.js';
  * (log.ts); direct-message references in each user's inbox (inbox.ts); control events in a log
  * too (control.ts); live delivery through the engine's own subscriber, which fills the gap of every
  * room, user and control channel from its log after a reconnect (channels.ts, delivery.ts);
- * presence and signals, at-most-once (signals.ts, presence.ts).
+ * presence (presence.ts) and signals, at-most-once, through graphql-redis-subscriptions on a
+ * connection of their own (signal-pubsub.ts).
  */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { client, subscriber, keyPrefix } = options;
-  const publishCommand = 'PUBLISH';
-  const channels = createChannels(classicPubSub(subscriber));
-  const history = { historyLimit: options.historyLimit, historyTtl: options.historyTtl };
-  const inbox = createRedisInbox({ client, keyPrefix, publishCommand, ...history });
-  const log = createRedisLog({ client, keyPrefix, publishCommand, ...history, inbox, now: options.now ?? Date.now });
-  const signals = createRedisSignals({ client, channels, keyPrefix, publishCommand, presenceTtl: options.presenceTtl ?? 30 });
-  let closed = false;
-  return {
+  return assembleEngine({
     kind: 'redis',
-    log: { append: log.append, change: log.change, range: log.range, entries: log.entries },
-    reads: createRedisReads({ client, keyPrefix, historyLimit: options.historyLimit }),
-    delivery: createRedisDelivery({ channels, log, inbox, keyPrefix }),
-    signals: { publish: signals.publish, subscribe: signals.subscribe, enterPresence: signals.enterPresence, present: signals.present },
-    control: createRedisControl({ client, channels, keyPrefix, publishCommand, historyTtl: options.historyTtl }),
-
-    async ping() {
-      // live delivery needs the subscriber connection as well as the command one
-      return channels.ready && (await pingWithin(client));
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      await signals.close();
-      await Promise.all([channels.close(), quitClient(client)]);
-    },
-  };
+    client,
+    channels: createChannels(classicPubSub(subscriber)),
+    signals: pubSubSignals(client, options.onError),
+    publishCommand: 'PUBLISH',
+    controlKeys: controlKeys(keyPrefix),
+    keyPrefix,
+    historyLimit: options.historyLimit,
+    historyTtl: options.historyTtl,
+    ...(options.presenceTtl !== undefined ? { presenceTtl: options.presenceTtl } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
 }

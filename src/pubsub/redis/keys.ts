@@ -34,12 +34,23 @@ export function userKeys(prefix: string, userId: string) {
   };
 }
 
-/** Instance-wide control events (classic pub/sub even on a cluster: low volume). */
+/** Instance-wide control events, on a single Redis. */
 export function controlKeys(prefix: string) {
   return {
     /** Control events as they are published: `{"c":<log id>,"e":<event>}`. */
     channel: `${prefix}control`,
     /** The control events of the last HISTORY_TTL (see control.ts). */
     log: `${prefix}control:log`,
+  };
+}
+
+/**
+ * Instance-wide control events on a cluster: the channel is sharded like every other (one
+ * subscriber mechanism to confirm), so it shares its log's slot through the `{control}` tag.
+ */
+export function clusterControlKeys(prefix: string) {
+  return {
+    channel: `${prefix}{control}`,
+    log: `${prefix}{control}:log`,
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import { compareIds, formatId, isoOfId, parseId, type StreamId } from '../ids.js';
 import type { AppendOptions, ChangeDraft, ChangeResult, LogEntry, MessageChange, MessageDraft, RangeQuery, RoomLog, StoredMessage } from '../types.js';
@@ -216,7 +216,7 @@ function toEntries(room: string, flat: string[]): LogEntry[] {
 }
 
 export interface RedisLogOptions {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keyPrefix: string;
   /** PUBLISH, or SPUBLISH on a cluster. */
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';

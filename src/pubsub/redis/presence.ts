@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import type { PresentUser, RoomSignal } from '../types.js';
 import { roomKeys } from './keys.js';
@@ -63,7 +63,7 @@ return redis.call('ZCARD', KEYS[1])
 `;
 
 export interface RedisPresenceOptions {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keyPrefix: string;
   /** PUBLISH, or SPUBLISH on a cluster. */
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';

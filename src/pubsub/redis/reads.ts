@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import type { ReadMark, ReadMarks } from '../types.js';
 import { roomKeys } from './keys.js';
@@ -48,7 +48,7 @@ return { string.match(current, '^(%S+)'), current_n, total }
 `;
 
 export interface RedisReadsOptions {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keyPrefix: string;
   /** Unread counts stop at the room's history limit. */
   readonly historyLimit: number;
