@@ -53,4 +53,19 @@ describe('start-up refuses bad settings with one clear line', () => {
     expect(output.trim().split('\n')).toHaveLength(1);
     expect(output).toMatch(/^Could not start: Redis at REDIS_URL did not answer/);
   }, 30_000);
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together, naming both', async () => {
+    const { code, output } = await run({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' });
+    expect(code).toBe(1);
+    expect(output.trim()).toBe(
+      'Invalid configuration: REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+    );
+  });
+
+  it('says that the cluster did not answer, and exits 1, when REDIS_CLUSTER_NODES points nowhere', async () => {
+    const { code, output } = await run({ REDIS_CLUSTER_NODES: `127.0.0.1:${await freePort()}`, JWT_SECRET: 'x'.repeat(32) });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toHaveLength(1);
+    expect(output).toMatch(/^Could not start: the Redis Cluster at REDIS_CLUSTER_NODES did not answer/);
+  }, 30_000);
 });

@@ -15,8 +15,10 @@ export interface Config {
   readonly host: string;
   /** `production` turns off GraphiQL and introspection and requires JWT_SECRET. */
   readonly production: boolean;
-  /** redis:// URL; undefined = embedded in-memory engine. */
+  /** redis:// URL of one Redis; undefined = embedded in-memory engine (or a cluster). */
   readonly redisUrl: string | undefined;
+  /** `host:port` seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined = no cluster. Never set together with redisUrl. */
+  readonly redisClusterNodes: readonly string[] | undefined;
   /** Prefix of every Redis key and channel. @default `chat:` */
   readonly redisKeyPrefix: string;
   /** Milliseconds a Redis command may take before it fails. @default 2000 */
@@ -116,6 +118,16 @@ const roomList = makeValidator<string[]>((input) => {
 
 const list = makeValidator<string[]>((input) => input.split(',').map((s) => s.trim()).filter(Boolean));
 
+const nodeList = makeValidator<string[]>((input) => {
+  const nodes = input.split(',').map((s) => s.trim()).filter(Boolean);
+  if (nodes.length === 0) throw new Error('expected host:port of at least one cluster node, comma-separated');
+  for (const n of nodes) {
+    const m = /^([^\s:/,]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(n);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`"${n}" is not host:port (e.g. 10.0.0.5:6379), comma-separated`);
+  }
+  return nodes;
+});
+
 // envalid's port() refuses 0, which tests use to get a free port
 const portNumber = makeValidator<number>((input) => {
   if (!/^\s*\d{1,5}\s*$/.test(input) || Number(input) > 65535) throw new Error('expected a port number (0-65535)');
@@ -134,13 +146,17 @@ export class ConfigError extends Error {
  * a ConfigError whose message names the first bad variable and what it accepts.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n: number) => Uint8Array = defaultRandom): Config {
+  // an empty REDIS_URL or REDIS_CLUSTER_NODES (as an env file leaves it) is unset
+  const given = { ...env };
+  for (const name of ['REDIS_URL', 'REDIS_CLUSTER_NODES']) if (given[name]?.trim() === '') delete given[name];
   const e = cleanEnv(
-    env,
+    given,
     {
       NODE_ENV: str({ default: 'development' }),
       PORT: portNumber({ default: 4000 }),
       HOST: str({ default: '0.0.0.0' }),
       REDIS_URL: url({ default: undefined }),
+      REDIS_CLUSTER_NODES: nodeList({ default: undefined }),
       REDIS_KEY_PREFIX: str({ default: 'chat:' }),
       REDIS_COMMAND_TIMEOUT: positiveInt(1)({ default: 2000 }),
       JWT_SECRET: str({ default: undefined }),
@@ -178,6 +194,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
   if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
     throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
   }
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
+  if (e.REDIS_CLUSTER_NODES !== undefined && /[{}]/.test(e.REDIS_KEY_PREFIX)) {
+    throw new ConfigError('REDIS_KEY_PREFIX: no braces with REDIS_CLUSTER_NODES (a hash tag in the prefix would put every key in one slot)');
+  }
   for (const name of ['TRUSTED_PROXIES', 'METRICS_ALLOW'] as const) {
     try {
       proxyAddr.compile([...e[name]]);
@@ -210,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     host: e.HOST,
     production,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze([...e.REDIS_CLUSTER_NODES]) : undefined,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT,
     jwtSecret,

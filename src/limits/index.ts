@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config/index.js';
 import { BackendUnavailableError } from '../errors.js';
+import type { RedisClient } from '../store/redis-client.js';
 
 /** The throttles of the contract. Each answer is 0 (go ahead) or the seconds to wait. */
 export interface RateLimits {
@@ -34,7 +34,7 @@ export interface RateLimitOptions {
   /** Rooms created per user. */
   readonly createRoom?: RateLimit | null;
   /** Shared counters across instances when given; else per process. */
-  readonly redis?: { readonly client: Redis; readonly keyPrefix: string };
+  readonly redis?: { readonly client: RedisClient; readonly keyPrefix: string };
 }
 
 /** rate-limiter-flexible, on Redis (shared by every instance) or in memory. */

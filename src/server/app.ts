@@ -141,7 +141,9 @@ export async function createChatServer(config: Config, options: ChatServerOption
         { port, engine: backends.kind, production: config.production },
         backends.kind === 'memory'
           ? `chat server on ${url}/graphql, in-memory engine (one instance, nothing kept across restarts)`
-          : `chat server on ${url}/graphql, Redis engine (shared with every instance on the same Redis)`,
+          : backends.kind === 'cluster'
+            ? `chat server on ${url}/graphql, Redis Cluster engine (shared with every instance on the same cluster)`
+            : `chat server on ${url}/graphql, Redis engine (shared with every instance on the same Redis)`,
       );
       return { port, url };
     },

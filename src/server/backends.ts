@@ -6,14 +6,17 @@ import { createMemoryStore } from '../store/memory.js';
 import type { Store } from '../store/types.js';
 
 export interface Backends {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'cluster';
   readonly store: Store;
   readonly engine: Engine;
   readonly limits: RateLimits;
   close(): Promise<void>;
 }
 
-/** The embedded in-memory backends when REDIS_URL is unset; Redis-backed ones shared by every instance otherwise. */
+/**
+ * The embedded in-memory backends when neither REDIS_URL nor REDIS_CLUSTER_NODES is set; otherwise
+ * ones shared by every instance, on one Redis or on a Redis Cluster.
+ */
 export async function createBackends(config: Config): Promise<Backends> {
   const limitsConfig = {
     message: config.messageRateLimit,
@@ -23,6 +26,7 @@ export async function createBackends(config: Config): Promise<Backends> {
     register: config.registerRateLimit,
     createRoom: config.createRoomRateLimit,
   };
+  if (config.redisClusterNodes) return clusterBackends(config, config.redisClusterNodes, limitsConfig);
   if (!config.redisUrl) {
     const store = createMemoryStore();
     const engine = createMemoryEngine({ historyLimit: config.historyLimit, historyTtl: config.historyTtl });
@@ -68,6 +72,41 @@ export async function createBackends(config: Config): Promise<Backends> {
     store,
     engine,
     limits: createRateLimits({ ...limitsConfig, redis: { client, keyPrefix } }),
+    close: async () => {
+      await engine.close();
+      await store.close();
+    },
+  };
+}
+
+/** A Redis Cluster: the same store, and the cluster engine (sharded pub/sub). */
+async function clusterBackends(config: Config, seeds: readonly string[], limitsConfig: Omit<Parameters<typeof createRateLimits>[0], 'redis'>): Promise<Backends> {
+  const [{ createRedisCluster, waitUntilReady }, { createRedisStore }, { createClusterEngine }] = await Promise.all([
+    import('../store/redis-client.js'),
+    import('../store/redis.js'),
+    import('../pubsub/cluster/index.js'),
+  ]);
+  const cluster = createRedisCluster(seeds, { commandTimeoutMs: config.redisCommandTimeoutMs, name: 'chat' });
+  try {
+    await waitUntilReady(cluster, 10_000);
+  } catch (err) {
+    cluster.disconnect();
+    throw new Error(`the Redis Cluster at REDIS_CLUSTER_NODES did not answer within 10 s (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const keyPrefix = config.redisKeyPrefix;
+  const store = createRedisStore({ client: cluster, keyPrefix });
+  const engine = createClusterEngine({
+    cluster,
+    keyPrefix,
+    historyLimit: config.historyLimit,
+    historyTtl: config.historyTtl,
+    presenceTtl: config.presenceTtl,
+  });
+  return {
+    kind: 'cluster',
+    store,
+    engine,
+    limits: createRateLimits({ ...limitsConfig, redis: { client: cluster, keyPrefix } }),
     close: async () => {
       await engine.close();
       await store.close();
