@@ -4,11 +4,17 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackendUnavailableError } from '../src/errors.js';
 import { compareIdStrings, parseId } from '../src/pubsub/ids.js';
 import { createMemoryEngine } from '../src/pubsub/memory/index.js';
+import { createClusterEngine } from '../src/pubsub/cluster/index.js';
 import { createRedisEngine, ISO_FROM_MS_LUA } from '../src/pubsub/redis/index.js';
 import { isChange, type Engine, type LogEntry, type RangeQuery, type RoomSignal, type StoredMessage, type Topic } from '../src/pubsub/types.js';
-import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
+import { createRedisClient, createRedisCluster, waitUntilReady } from '../src/store/redis-client.js';
 import { waitFor } from './support/net.js';
 import { testPrefix } from './support/redis.js';
+import { sharedCluster } from './support/redis-cluster.js';
+
+// one real cluster (three masters) for the file's cluster suite
+const cluster = sharedCluster({ replicasPerMaster: 0 });
+afterAll(() => cluster.dispose());
 
 interface EngineSettings {
   readonly historyLimit?: number;
@@ -96,6 +102,55 @@ const redisFactory = (): EngineFactory => {
       } finally {
         await cleanup(url);
       }
+    },
+  };
+};
+
+const clusterFactory = (): EngineFactory => {
+  const { prefix } = testPrefix();
+  const made: Engine[] = [];
+  const make = async (settings: EngineSettings = {}) => {
+    const client = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'engine-contract' });
+    await waitUntilReady(client, 10_000);
+    const engine = createClusterEngine({
+      cluster: client,
+      keyPrefix: prefix,
+      historyLimit: settings.historyLimit ?? 1000,
+      historyTtl: settings.historyTtl ?? 604_800,
+      ...(settings.now ? { now: settings.now } : {}),
+    });
+    made.push(engine);
+    return engine;
+  };
+  return {
+    name: 'cluster',
+    exactCap: false,
+    async setup() {
+      await cluster.get();
+    },
+    make,
+    peer: () => make(),
+    async stored(room) {
+      const raw = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'engine-contract-raw' });
+      try {
+        await waitUntilReady(raw, 10_000);
+        const keys = (await Promise.all(raw.nodes('master').map((n) => n.keys(`${prefix}room:{${room}}*`)))).flat().sort();
+        const read = async (key: string): Promise<unknown> => {
+          const type = await raw.type(key);
+          if (type === 'stream') return raw.xrange(key, '-', '+');
+          if (type === 'hash') return raw.hgetall(key);
+          if (type === 'zset') return raw.zrange(key, 0, -1);
+          if (type === 'set') return raw.smembers(key);
+          return raw.get(key);
+        };
+        return JSON.stringify(await Promise.all(keys.map(async (k) => [k, await read(k)])));
+      } finally {
+        raw.disconnect();
+      }
+    },
+    // the cluster goes with the file
+    async dispose() {
+      await Promise.all(made.map((e) => e.close()));
     },
   };
 };
@@ -630,7 +685,7 @@ function engineContract(factory: EngineFactory) {
   });
 }
 
-describe.each([memoryFactory(), redisFactory()])('engine contract: $name', (factory) => engineContract(factory));
+describe.each([memoryFactory(), redisFactory(), clusterFactory()])('engine contract: $name', (factory) => engineContract(factory));
 
 describe('redis engine internals', () => {
   const url = inject('redisUrl');

@@ -77,11 +77,24 @@ export function createRedisCluster(seeds: readonly string[], options: RedisClien
     clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), MAX_RECONNECT_DELAY_MS),
   });
   cluster.on('error', (err: Error) => options.onError?.(err));
+  // ioredis connects to a node on its first command, and with the offline queue off it refuses the
+  // commands that meet the connection on its way: connect to every node as soon as it is known
+  cluster.on('+node', (node: Redis) => {
+    if (node.status === 'wait') node.connect().catch(() => {});
+  });
   return cluster;
 }
 
-/** Resolves when the client is ready; rejects with BackendUnavailableError after `timeoutMs`. */
-export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
+/** Resolves when the client is ready (a cluster: and its masters' connections); rejects with BackendUnavailableError after `timeoutMs`. */
+export async function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  await untilReady(client, timeoutMs);
+  if (!(client instanceof Cluster)) return;
+  const masters = client.nodes('master');
+  await Promise.all(masters.map((node) => untilReady(node, Math.max(0, until - Date.now()))));
+}
+
+function untilReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (err?: Error) => {
