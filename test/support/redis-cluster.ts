@@ -29,6 +29,15 @@ export interface RedisCluster {
   masterOf(slot: number): Promise<ClusterNode>;
   /** Waits until every live node reports cluster_state:ok and agrees on who serves every slot. */
   settled(timeoutMs?: number): Promise<void>;
+  /** The slot of a key (CLUSTER KEYSLOT). */
+  slotOf(key: string): Promise<number>;
+  /** A live replica of `master`. */
+  replicaOf(master: ClusterNode): Promise<ClusterNode>;
+  /**
+   * Moves a slot to another master as redis-cli --cluster reshard does: IMPORTING on the target,
+   * MIGRATING on the source, MIGRATE of its keys in batches, then SETSLOT NODE on every master.
+   */
+  migrateSlot(slot: number, target: ClusterNode): Promise<void>;
   /** Kills every node and deletes their directories. */
   dispose(): Promise<void>;
 }
@@ -201,21 +210,53 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw err;
   }
 
+const masterOf = async (slot: number): Promise<ClusterNode> => {
+    for (const n of alive()) {
+      const ranges = (await n.with((c) => c.call('CLUSTER', 'SLOTS')).catch(() => null)) as [number, number, [string, number, string]][] | null;
+      if (!ranges) continue;
+      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+      const port = range?.[2][1];
+      const node = nodes.find((x) => x.port === port);
+      if (node) return node;
+    }
+    throw new Error(`no live node serves slot ${slot}`);
+  };
+
   return {
     nodes,
     seeds: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
-    async masterOf(slot) {
-      for (const n of alive()) {
-        const ranges = (await n.with((c) => c.call('CLUSTER', 'SLOTS')).catch(() => null)) as [number, number, [string, number, string]][] | null;
-        if (!ranges) continue;
-        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-        const port = range?.[2][1];
-        const node = nodes.find((x) => x.port === port);
-        if (node) return node;
-      }
-      throw new Error(`no live node serves slot ${slot}`);
-    },
+    masterOf,
     settled,
+    async slotOf(key) {
+      return Number(await alive()[0]!.with((c) => c.call('CLUSTER', 'KEYSLOT', key)));
+    },
+    async replicaOf(master) {
+      const lines = String(await master.with((c) => c.call('CLUSTER', 'NODES'))).trim().split('\n');
+      const replica = lines.map((l) => l.split(' ')).find((f) => f[3] === master.id && !f[2]!.includes('fail'));
+      const node = nodes.find((n) => n.id === replica?.[0]);
+      if (!node) throw new Error(`master on port ${master.port} has no live replica`);
+      return node;
+    },
+    async migrateSlot(slot, target) {
+      const source = await masterOf(slot);
+      if (source === target) return;
+      await target.with((c) => c.call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id));
+      await source.with((c) => c.call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id));
+      await source.with(async (c) => {
+        for (;;) {
+          const keys = (await c.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '100')) as string[];
+          if (keys.length === 0) break;
+          await c.call('MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', ...keys);
+        }
+      });
+      const masters = (await Promise.all(alive().map(async (n) => ((await n.with((c) => c.call('ROLE')).catch(() => null)) as [string] | null)?.[0] === 'master' ? n : null))).filter(
+        (n): n is ClusterNode => n !== null,
+      );
+      // the target first, then the source, then the others: the order redis-cli uses
+      for (const n of [target, source, ...masters.filter((m) => m !== target && m !== source)]) {
+        await n.with((c) => c.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id));
+      }
+    },
     async dispose() {
       await Promise.all(nodes.map((n) => n.kill()));
       await rm(dir, { recursive: true, force: true });

@@ -4,12 +4,35 @@ import type { PubSubConnection } from '../redis/connection.js';
 /** Quiet time after the last sign of trouble before subscribing again: a failover or slot move comes as a burst of events. */
 const SETTLE_MS = 50;
 
+/**
+ * How long one SSUBSCRIBE may wait for its confirmation before it is tried again. ioredis never
+ * settles an SSUBSCRIBE answered with MOVED (sent on a stale slot map) but refreshes the map: the
+ * retry goes to the right master.
+ */
+const CONFIRM_MS = 1000;
+
 /** Calls `send` and turns a synchronous throw (ioredis throws while it has no slot map yet) into a rejection. */
 function attempt(send: () => Promise<unknown>): Promise<unknown> {
   try {
     return send();
   } catch (err) {
     return Promise.reject(err);
+  }
+}
+
+/** `reply`, or a rejection after CONFIRM_MS. */
+async function confirmed(reply: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      reply,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`SSUBSCRIBE not confirmed within ${CONFIRM_MS} ms`)), CONFIRM_MS);
+      }),
+    ]);
+  } finally {
+    // a reply that loses the race settles later: race has handled it
+    clearTimeout(timer);
   }
 }
 
@@ -49,7 +72,7 @@ export function shardedPubSub(cluster: Cluster): PubSubConnection {
         channels.map((channel) => {
           if (asked.has(channel)) void attempt(() => cluster.sunsubscribe(channel)).catch(() => {});
           asked.add(channel);
-          return attempt(() => cluster.ssubscribe(channel));
+          return confirmed(attempt(() => cluster.ssubscribe(channel)));
         }),
       );
     },
