@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startDeployment } from './deployment.js';
 import { testPrefix } from './redis.js';
+import { startRedisCluster } from './redis-cluster.js';
 import { startServer, type RunningServer, type ServerProcess } from './server.js';
 
 export interface Endpoint {
@@ -9,7 +10,7 @@ export interface Endpoint {
   readonly url: string;
 }
 
-/** Two instances to talk to: on the memory engine one server is both; on Redis two processes. */
+/** Two instances to talk to: on the memory engine one server is both; on Redis and on a cluster two processes. */
 export interface Instances {
   readonly a: Endpoint;
   readonly b: Endpoint;
@@ -31,6 +32,20 @@ export const ENGINES = [
       const deployment = await startDeployment({ env });
       const [a, b] = deployment.servers as [ServerProcess, ServerProcess];
       return { a, b, stop: () => deployment.stop() };
+    },
+  },
+  {
+    name: 'cluster',
+    async start(env: Record<string, string>): Promise<Instances> {
+      const cluster = await startRedisCluster({ replicasPerMaster: 0 });
+      try {
+        const deployment = await startDeployment({ env, cluster });
+        const [a, b] = deployment.servers as [ServerProcess, ServerProcess];
+        return { a, b, stop: () => deployment.stop().finally(() => cluster.dispose()) };
+      } catch (err) {
+        await cluster.dispose();
+        throw err;
+      }
     },
   },
 ] as const;
