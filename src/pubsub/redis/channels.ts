@@ -157,7 +157,8 @@ export function createChannels(connection: PubSubConnection) {
     const restore = async (ch: Channel, before?: Promise<unknown>) => {
       const gen = ch.generation;
       if (!(await resubscribe(ch, gen))) return false;
-      await before;
+      // a channel lost while it was being opened fills from the head its opening reads
+      await Promise.all([before, ch.ready.catch(() => {})]);
       return ch.held !== null && current(ch, gen) ? fill(ch, gen) : true;
     };
     const first = Promise.all(chosen.filter((ch) => ch.source.fillFirst).map((ch) => restore(ch)));
