@@ -161,7 +161,7 @@ describe('docker-compose.yml', () => {
     for (const [name] of apps) expect(conditionOf(nginx, name)).toBe('service_healthy');
   });
 
-  it('passes `docker compose config` where Docker Compose exists', (ctx) => {
+  it('passes `docker compose config` where Docker Compose exists (the cluster variant too)', (ctx) => {
     const compose = [
       ['docker', 'compose'],
       ['docker-compose'],
@@ -173,7 +173,72 @@ describe('docker-compose.yml', () => {
       return;
     }
     const [bin, ...sub] = compose;
-    execFileSync(bin!, [...sub, '-f', `${ROOT}docker-compose.yml`, 'config', '-q'], { env: { ...process.env, JWT_SECRET: 'x'.repeat(48) }, stdio: 'pipe' });
+    for (const file of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
+      execFileSync(bin!, [...sub, '-f', `${ROOT}${file}`, 'config', '-q'], { env: { ...process.env, JWT_SECRET: 'x'.repeat(48) }, stdio: 'pipe' });
+    }
+  });
+});
+
+describe('docker-compose.cluster.yml (the cluster variant)', () => {
+  const compose = parse(read('docker-compose.cluster.yml'), { merge: true }) as {
+    services: Record<string, ComposeService & { restart?: string; entrypoint?: string[] }>;
+    volumes?: Record<string, unknown>;
+  };
+  const services = compose.services;
+  const nodes = Object.entries(services).filter(([name]) => /^redis-\d+$/.test(name));
+  const apps = Object.entries(services).filter(([, s]) => s.build !== undefined);
+  const init = services['redis-cluster-init']!;
+  const conditionOf = (s: ComposeService, dep: string) => s.depends_on?.[dep]?.condition;
+  /** The init script as the shell gets it (compose turns $$ into $). */
+  const script = [init.command].flat().join('\n').replace(/\$\$/g, '$');
+
+  it('runs six Redis 7 nodes in cluster mode, each with AOF on a named volume of its own and a healthcheck', () => {
+    expect(nodes).toHaveLength(6);
+    const volumes = new Set<string>();
+    for (const [name, n] of nodes) {
+      expect(n.image, name).toMatch(/^redis:7(\.|-|$)/);
+      const command = [n.command].flat().join(' ');
+      expect(command, name).toMatch(/--cluster-enabled yes/);
+      expect(command, name).toMatch(/--appendonly yes/);
+      const data = n.volumes!.find((v) => v.endsWith(':/data'))!;
+      expect(Object.keys(compose.volumes ?? {}), name).toContain(data.split(':')[0]);
+      volumes.add(data);
+      expect([n.healthcheck!.test].flat().join(' '), name).toMatch(/redis-cli ping/);
+      expect(n.ports, `${name} publishes no port`).toBeUndefined();
+    }
+    expect(volumes.size).toBe(6);
+  });
+
+  it('creates the cluster once with a one-shot init container: three masters with a replica each, after every node is healthy', () => {
+    expect(init.restart).toBe('no');
+    for (const [name] of nodes) expect(conditionOf(init, name), name).toBe('service_healthy');
+    expect(script).toMatch(/redis-cli --cluster create \$nodes --cluster-replicas 1 --cluster-yes/);
+    for (const [name] of nodes) expect(script).toContain(name);
+    // idempotent: a cluster already created is only checked
+    expect(script.indexOf('cluster_state:ok')).toBeLessThan(script.indexOf('--cluster create'));
+    expect(spawnSync('sh', ['-n', '-c', script]).status).toBe(0);
+  });
+
+  it('runs three app instances on REDIS_CLUSTER_NODES (every node, no REDIS_URL) once the cluster exists, with the settings of the single-Redis file', () => {
+    expect(apps.map(([name]) => name).sort()).toEqual(['app1', 'app2', 'app3']);
+    for (const [name, s] of apps) {
+      const env = s.environment!;
+      expect(env.REDIS_URL, name).toBeUndefined();
+      expect(env.REDIS_CLUSTER_NODES!.split(','), name).toEqual(nodes.map(([n]) => `${n}:6379`));
+      expect(env.JWT_SECRET, name).toMatch(/^\$\{JWT_SECRET:\?[^}]*\}$/);
+      expect(env.NODE_ENV, name).toBe('production');
+      expect(conditionOf(s, 'redis-cluster-init'), name).toBe('service_completed_successfully');
+      expect(s.ports, name).toBeUndefined();
+      // the server accepts these settings
+      expect(loadConfig({ NODE_ENV: env.NODE_ENV, REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES, JWT_SECRET: 'x'.repeat(32) }).redisClusterNodes).toHaveLength(6);
+    }
+  });
+
+  it('publishes one port, through nginx with the committed nginx.conf, once the apps are healthy', () => {
+    const published = Object.entries(services).filter(([, s]) => s.ports?.length);
+    expect(published.map(([name]) => name)).toEqual(['nginx']);
+    expect(services.nginx!.volumes).toContain('./nginx.conf:/etc/nginx/nginx.conf:ro');
+    for (const [name] of apps) expect(conditionOf(services.nginx!, name)).toBe('service_healthy');
   });
 });
 
