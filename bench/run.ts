@@ -30,6 +30,9 @@
  * of each target, summarised), BENCH_NO_INSPECT=1 (no inspector, so no forced GC),
  * BENCH_BASELINE=<git revision or path to a built main.js> (that server as a third target,
  * `baseline`: before and after in one run).
+ *
+ * `npm run bench -- --cluster` runs bench/cluster.ts instead: the server on a local Redis Cluster,
+ * and how room channels and appends spread over its shards.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -947,6 +950,10 @@ async function profileScenario(spec: DeliverySpec, target: Target, load: LoadCli
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    await (await import('./cluster.js')).runClusterBench();
+    return;
+  }
   say('Fan-out benchmark: chat server vs. minimal reference broadcaster');
   for (const l of machineInfo()) say(l);
 
