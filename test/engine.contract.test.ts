@@ -7,7 +7,7 @@ import { createMemoryEngine } from '../src/pubsub/memory/index.js';
 import { createClusterEngine } from '../src/pubsub/cluster/index.js';
 import { createRedisEngine, ISO_FROM_MS_LUA } from '../src/pubsub/redis/index.js';
 import { isChange, type Engine, type LogEntry, type RangeQuery, type RoomSignal, type StoredMessage, type Topic } from '../src/pubsub/types.js';
-import { createRedisClient, createRedisCluster, waitUntilReady } from '../src/store/redis-client.js';
+import { createRedisClient, createRedisCluster, type RedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { waitFor } from './support/net.js';
 import { testPrefix } from './support/redis.js';
 import { sharedCluster } from './support/redis-cluster.js';
@@ -52,6 +52,19 @@ const memoryFactory = (): EngineFactory => ({
   async dispose() {},
 });
 
+/** Every key's value, as text. */
+async function dump(raw: RedisClient, keys: string[]): Promise<string> {
+  const read = async (key: string): Promise<unknown> => {
+    const type = await raw.type(key);
+    if (type === 'stream') return raw.xrange(key, '-', '+');
+    if (type === 'hash') return raw.hgetall(key);
+    if (type === 'zset') return raw.zrange(key, 0, -1);
+    if (type === 'set') return raw.smembers(key);
+    return raw.get(key);
+  };
+  return JSON.stringify(await Promise.all(keys.map(async (k) => [k, await read(k)])));
+}
+
 const redisFactory = (): EngineFactory => {
   const { prefix, cleanup } = testPrefix();
   const made: Engine[] = [];
@@ -82,16 +95,7 @@ const redisFactory = (): EngineFactory => {
     async stored(room) {
       const raw = new Redis(url);
       try {
-        const keys = await raw.keys(`${prefix}room:{${room}}*`);
-        const read = async (key: string): Promise<unknown> => {
-          const type = await raw.type(key);
-          if (type === 'stream') return raw.xrange(key, '-', '+');
-          if (type === 'hash') return raw.hgetall(key);
-          if (type === 'zset') return raw.zrange(key, 0, -1);
-          if (type === 'set') return raw.smembers(key);
-          return raw.get(key);
-        };
-        return JSON.stringify(await Promise.all(keys.map(async (k) => [k, await read(k)])));
+        return await dump(raw, await raw.keys(`${prefix}room:{${room}}*`));
       } finally {
         raw.disconnect();
       }
@@ -134,16 +138,7 @@ const clusterFactory = (): EngineFactory => {
       const raw = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'engine-contract-raw' });
       try {
         await waitUntilReady(raw, 10_000);
-        const keys = (await Promise.all(raw.nodes('master').map((n) => n.keys(`${prefix}room:{${room}}*`)))).flat().sort();
-        const read = async (key: string): Promise<unknown> => {
-          const type = await raw.type(key);
-          if (type === 'stream') return raw.xrange(key, '-', '+');
-          if (type === 'hash') return raw.hgetall(key);
-          if (type === 'zset') return raw.zrange(key, 0, -1);
-          if (type === 'set') return raw.smembers(key);
-          return raw.get(key);
-        };
-        return JSON.stringify(await Promise.all(keys.map(async (k) => [k, await read(k)])));
+        return await dump(raw, (await Promise.all(raw.nodes('master').map((n) => n.keys(`${prefix}room:{${room}}*`)))).flat().sort());
       } finally {
         raw.disconnect();
       }
