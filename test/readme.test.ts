@@ -42,6 +42,10 @@ const SHELL_COMMANDS: Record<string, string> = {
   'REDIS_URL=redis://127.0.0.1:6379 JWT_SECRET=$SECRET TRUSTED_PROXIES=loopback PORT=4002 npm start &': 'test/first-run.test.ts',
   'npm run nginx -- --port 8080 127.0.0.1:4001 127.0.0.1:4002': 'test/first-run.test.ts',
   'npm run bench': 'not run by the tests: minutes on a quiet machine; its figures are in the README, with the command that made them',
+  'docker compose -f docker-compose.cluster.yml up --build': 'test/deploy-files.test.ts: the cluster variant\'s services, init script and settings (no Docker engine in CI; `docker compose config` where Compose exists)',
+  'REDIS_CLUSTER_NODES=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002 JWT_SECRET=$SECRET npm start':
+    'test/cluster.e2e.test.ts and test/support/engines.ts: server processes started with REDIS_CLUSTER_NODES naming a local cluster (on free ports, not 7000-7002)',
+  'npm run bench -- --cluster': 'not run by the tests: its own cluster and a few thousand sends; its figures are in the README, with the command that made them',
 };
 
 it('every code block names its language: ts, graphql, sh, or text for output', () => {
