@@ -9,14 +9,14 @@ const SEND = 'mutation($r:String!,$t:String!){ sendMessage(room:$r, text:$t){ id
 const CREATE = 'mutation($n:String!){ createRoom(name:$n){ name } }';
 const ADDED = 'subscription($r:String!){ messageAdded(room:$r){ id text } }';
 
-async function waitForSubscriptions(s: ServerProcess, atLeast: number) {
-  await waitFor(
-    async () => {
-      const m = /^chat_active_subscriptions (\d+)/m.exec(await (await fetch(`${s.url}/metrics`)).text());
-      return Number(m?.[1] ?? 0) >= atLeast;
-    },
-    { what: `${atLeast} subscriptions on ${s.url}` },
-  );
+const activeSubscriptions = async (s: ServerProcess) => Number(/^chat_active_subscriptions (\d+)/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1] ?? 0);
+
+/** Subscribes with `subscribe` and waits until `s` counts `count` more subscriptions (those of other tests may still be open). */
+async function subscribed<T>(s: ServerProcess, count: number, subscribe: () => T): Promise<T> {
+  const before = await activeSubscriptions(s);
+  const made = subscribe();
+  await waitFor(async () => (await activeSubscriptions(s)) >= before + count, { what: `${count} more subscriptions on ${s.url}` });
+  return made;
 }
 
 const ascending = (ids: string[]) =>
@@ -61,8 +61,7 @@ describe('two server processes on a Redis Cluster (three masters with replicas) 
     expect(rooms).toHaveLength(3);
     for (const room of rooms) await gql(a.httpUrl, CREATE, { n: room }, alice.accessToken);
     const client = wsClient(b.wsUrl, alice.accessToken);
-    const subs = rooms.map((room) => collect(client, ADDED, { r: room }));
-    await waitForSubscriptions(b, rooms.length);
+    const subs = await subscribed(b, rooms.length, () => rooms.map((room) => collect(client, ADDED, { r: room })));
     const perRoom = 40;
     const sent = new Map<string, string[]>(rooms.map((r) => [r, []]));
     await Promise.all(
@@ -88,8 +87,7 @@ describe('two server processes on a Redis Cluster (three masters with replicas) 
     const [room] = await roomsOnShards(1);
     await gql(a.httpUrl, CREATE, { n: room }, alice.accessToken);
     const client = wsClient(b.wsUrl, alice.accessToken);
-    const sub = collect(client, ADDED, { r: room });
-    await waitForSubscriptions(b, 1);
+    const sub = await subscribed(b, 1, () => collect(client, ADDED, { r: room }));
     const master = await cluster.masterOf(await cluster.slotOf(`${deployment.prefix}room:{${room}}`));
     const replica = await cluster.replicaOf(master);
     const acknowledged: string[] = [];
@@ -112,7 +110,6 @@ describe('two server processes on a Redis Cluster (three masters with replicas) 
     const received = (await sub.next(acknowledged.length, 20_000).catch(() => sub.results)).map((r) => r.data.messageAdded.id as string);
     const missing = acknowledged.filter((id) => !received.includes(id));
     if (missing.length) console.log(`[cluster-e2e] not received: ${missing.map((id) => `${id} (#${acknowledged.indexOf(id)})`).join(', ')}`);
-    if (missing.length) console.log('[cluster-e2e] missing', missing, 'at', missing.map((id) => acknowledged.indexOf(id)), 'of', acknowledged.length, 'received around', received.slice(Math.max(0, acknowledged.indexOf(missing[0]!) - 3), acknowledged.indexOf(missing[0]!) + 3), 'acked around', acknowledged.slice(Math.max(0, acknowledged.indexOf(missing[0]!) - 3), acknowledged.indexOf(missing[0]!) + 3));
     console.log(`[cluster-e2e] CLUSTER FAILOVER through the API: ${JSON.stringify({ acknowledged: acknowledged.length, failed: codes.length, received: received.length })}`);
     expect(received).toEqual(acknowledged);
     expect(new Set(codes)).toEqual(new Set(codes.length ? ['SERVICE_UNAVAILABLE'] : []));
