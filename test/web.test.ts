@@ -68,7 +68,8 @@ describe('the web chat page in headless Chromium', () => {
     const bob = await openAs(bobUser.username, bobUser.password, 'login');
     for (const page of [alice, bob]) await expect(page.evaluate(() => document.visibilityState)).resolves.toBe('visible');
 
-    for (const page of [alice, bob]) await expect(page.locator('#room-title').textContent()).resolves.toBe('# general');
+    // the page opens general once its rooms list has loaded: wait for it rather than read it at once
+    for (const page of [alice, bob]) await page.locator('#room-title', { hasText: /^# general$/ }).waitFor();
     await expect(alice.locator('#room-list .room[aria-current="true"]').textContent()).resolves.toContain('general');
 
     // the online line of the room header lists both, on both pages
