@@ -58,7 +58,7 @@ export function readMarksOf(ctx: ChatContext): DataLoader<string, ReadMark> {
     const viewer = requireViewer(ctx);
     loader = new DataLoader(async (rooms) => {
       const marks = await ctx.services.engine.reads.readMarks(viewer.id, rooms);
-      return rooms.map((r) => marks.get(r) ?? { lastReadId: null, unread: 0 });
+      return rooms.map((r) => marks.get(r) ?? { lastReadId: null, unread: 0, mentions: 0 });
     });
     loaders.set(ctx, loader);
   }

@@ -1,7 +1,7 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
 import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from '../pubsub/queue.js';
-import { editedMessage, isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
+import { editedMessage, isMessage, type LogEntry, type ModerationEntry, type RoomSignal, type StoredMessage, type StoredRole, type Topic, type UserRef } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
@@ -16,13 +16,35 @@ const TYPING_QUEUE = 16;
 const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
 
+export type RoomEventType =
+  | 'ADDED'
+  | 'EDITED'
+  | 'DELETED'
+  | 'REACTION_ADDED'
+  | 'REACTION_REMOVED'
+  | 'MUTED'
+  | 'UNMUTED'
+  | 'BANNED'
+  | 'UNBANNED'
+  | 'ROLE_CHANGED';
+
 /** A live event of a room's log, as roomEvents delivers it. */
 export interface RoomEventRecord {
   readonly id: string;
-  readonly type: 'ADDED' | 'EDITED' | 'DELETED';
+  readonly type: RoomEventType;
+  /** The message the event is about; for a moderator's action on a user, the event's own id. */
   readonly messageId: string;
-  /** The message after the event; null for DELETED. */
+  /** The message after the event; null for DELETED and moderators' actions on users. */
   readonly message: StoredMessage | null;
+  /** Who did it: the author (ADDED, EDITED, DELETED), the moderator (DELETED by one, MUTED, ...), who reacted. */
+  readonly actor: UserRef;
+  /** The user acted on (MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED). */
+  readonly target: UserRef | null;
+  readonly until: string | null;
+  readonly role: StoredRole | null;
+  readonly emoji: string | null;
+  /** DELETED by a moderator rather than the author. */
+  readonly byModerator: boolean;
 }
 
 /**
@@ -34,7 +56,7 @@ export interface RoomEventRecord {
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
   const room = await roomSubscription(ctx, args);
   return resumable(room, (after) => ctx.services.engine.log.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
-    isChange(e) ? null : e,
+    isMessage(e) ? e : null,
   );
 }
 
@@ -47,10 +69,37 @@ export async function roomEvents(ctx: ChatContext, args: { room: string; after?:
   return resumable(room, (after) => ctx.services.engine.log.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
 }
 
-function toRoomEvent(entry: LogEntry): RoomEventRecord {
-  if (!isChange(entry)) return { id: entry.id, type: 'ADDED', messageId: entry.id, message: entry };
-  if (entry.kind === 'deleted') return { id: entry.id, type: 'DELETED', messageId: entry.target, message: null };
-  return { id: entry.id, type: 'EDITED', messageId: entry.target, message: editedMessage(entry) };
+const MODERATION_EVENTS: Record<ModerationEntry['action'], RoomEventType> = {
+  muted: 'MUTED',
+  unmuted: 'UNMUTED',
+  banned: 'BANNED',
+  unbanned: 'UNBANNED',
+  role: 'ROLE_CHANGED',
+};
+
+export function toRoomEvent(entry: LogEntry): RoomEventRecord {
+  const base = { id: entry.id, actor: { id: entry.authorId, username: entry.authorName }, target: null, until: null, role: null, emoji: null, byModerator: false };
+  if (isMessage(entry)) return { ...base, type: 'ADDED', messageId: entry.id, message: entry };
+  switch (entry.kind) {
+    case 'edited':
+      return { ...base, type: 'EDITED', messageId: entry.target, message: editedMessage(entry) };
+    case 'deleted':
+      return entry.moderatorId
+        ? { ...base, type: 'DELETED', messageId: entry.target, message: null, actor: { id: entry.moderatorId, username: entry.moderatorName ?? '' }, byModerator: true }
+        : { ...base, type: 'DELETED', messageId: entry.target, message: null };
+    case 'reaction':
+      return { ...base, type: entry.added ? 'REACTION_ADDED' : 'REACTION_REMOVED', messageId: entry.target, message: entry.message, emoji: entry.emoji };
+    case 'moderation':
+      return {
+        ...base,
+        type: MODERATION_EVENTS[entry.action],
+        messageId: entry.id,
+        message: null,
+        target: { id: entry.targetId, username: entry.targetName },
+        until: entry.until ?? null,
+        role: entry.role ?? null,
+      };
+  }
 }
 
 interface RoomSubscription {
@@ -155,7 +204,7 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
     for (;;) {
       const r = await queue.next();
       if (r.done) return { value: undefined, done: true };
-      if (!isChange(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
+      if (isMessage(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
     }
   });
 }

@@ -29,7 +29,18 @@ export const MessageRef = builder.objectRef<StoredMessage>('Message').implement(
 });
 
 const RoomEventTypeRef = builder.enumType('RoomEventType', {
-  values: { ADDED: { description: 'A message was sent.' }, EDITED: { description: 'Its author changed its text.' }, DELETED: { description: 'Its author deleted it.' } } as const,
+  values: {
+    ADDED: { description: 'A message was sent.' },
+    EDITED: { description: 'Its author changed its text.' },
+    DELETED: { description: 'Its author deleted it, or a moderator did (byModerator, actor).' },
+    REACTION_ADDED: { description: 'actor reacted to the message with emoji; message carries every reaction.' },
+    REACTION_REMOVED: { description: 'actor took back their emoji reaction; message carries every reaction.' },
+    MUTED: { description: 'A moderator (actor) muted target in the room until `until`.' },
+    UNMUTED: { description: 'A moderator (actor) lifted the mute of target.' },
+    BANNED: { description: 'A moderator (actor) banned target from the room.' },
+    UNBANNED: { description: 'A moderator (actor) lifted the ban of target.' },
+    ROLE_CHANGED: { description: "target's role in the room is now `role` (set by actor)." },
+  } as const,
 });
 
 const RoomEventRef = builder.objectRef<subscriptions.RoomEventRecord>('RoomEvent').implement({
