@@ -252,7 +252,7 @@ function contract(factory: Factory) {
       expect((await refusal(b.log.append(room, by(bob, 'after')))).reason).toBe('banned');
       expect((await refusal(b.log.react(room, { target: m.id, emoji: '👍', add: true, authorId: bob.id, authorName: bob.username }, { maxEmoji: 20 }))).reason).toBe('banned');
       expect((await refusal(b.log.change(room, { kind: 'edited', target: m.id, text: 'x', authorId: bob.id, authorName: bob.username }))).reason).toBe('banned');
-      expect(await b.moderation.standing(room, bob.id)).toEqual({ role: null, banned: true, mutedUntil: null });
+      expect(await b.moderation.standing(room, bob.id)).toEqual({ role: null, ownerId: null, banned: true, mutedUntil: null });
       expect(await b.moderation.bannedFrom(bob.id, [room, roomName()])).toEqual(new Set([room]));
       expect((await b.moderation.state(room)).bans).toMatchObject([{ id: bob.id, username: bob.username, byId: mod.id, byName: mod.username }]);
       const [unbanned] = await b.moderation.apply(room, { action: 'unban', actor: mod, target: bob });
@@ -304,7 +304,8 @@ function contract(factory: Factory) {
         ['ann', 'moderator'],
       ]);
       expect(await b.moderation.state(room)).toMatchObject({ owner: cat, moderators: [ann, bob] });
-      expect((await b.moderation.standing(room, cat.id)).role).toBe('owner');
+      expect(await b.moderation.standing(room, cat.id)).toMatchObject({ role: 'owner', ownerId: cat.id });
+      expect(await b.moderation.standing(room, ann.id)).toMatchObject({ role: 'moderator', ownerId: cat.id });
       await a.moderation.apply(room, { action: 'role', actor: cat, changes: [{ target: bob, role: 'member' }] });
       expect((await b.moderation.state(room)).moderators).toEqual([ann]);
       // a ban takes the role away

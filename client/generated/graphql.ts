@@ -7,10 +7,24 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type RoomEventType =
   /** A message was sent. */
   | 'ADDED'
-  /** Its author deleted it. */
+  /** A moderator (actor) banned target from the room. */
+  | 'BANNED'
+  /** Its author deleted it, or a moderator did (byModerator, actor). */
   | 'DELETED'
   /** Its author changed its text. */
-  | 'EDITED';
+  | 'EDITED'
+  /** A moderator (actor) muted target in the room until `until`. */
+  | 'MUTED'
+  /** actor reacted to the message with emoji; message carries every reaction. */
+  | 'REACTION_ADDED'
+  /** actor took back their emoji reaction; message carries every reaction. */
+  | 'REACTION_REMOVED'
+  /** target's role in the room is now `role` (set by actor). */
+  | 'ROLE_CHANGED'
+  /** A moderator (actor) lifted the ban of target. */
+  | 'UNBANNED'
+  /** A moderator (actor) lifted the mute of target. */
+  | 'UNMUTED';
 
 export type RegisterMutationVariables = Exact<{
   username: string;

@@ -302,6 +302,8 @@ export interface RoomLog {
 export interface Standing {
   /** owner only when ownership was handed over (before that the room's creator owns it); moderator; or null. */
   readonly role: 'owner' | 'moderator' | null;
+  /** The owner's user id once ownership was handed over; null while the room's creator owns it. */
+  readonly ownerId: string | null;
   readonly banned: boolean;
   /** ISO-8601 while muted; null otherwise. */
   readonly mutedUntil: string | null;

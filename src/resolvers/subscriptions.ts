@@ -197,14 +197,28 @@ function resumable<T extends { id: string }>(
 }
 
 /** Direct messages sent to the viewer by someone else, live. */
-export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+export function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+  return userStream(ctx, (m) => input.dmMembers(m.room) !== null);
+}
+
+/**
+ * Messages that mention the viewer, sent by someone else in any room the viewer could see then, live
+ * (the user's topic carries them, as it carries direct messages: gaps filled after a reconnect).
+ */
+export function mentioned(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+  const viewer = requireViewer(ctx);
+  return userStream(ctx, (m) => m.mentions?.some((u) => u.id === viewer.id) === true);
+}
+
+/** Messages on the viewer's own topic from others that `accept` takes. */
+async function userStream(ctx: ChatContext, accept: (m: StoredMessage) => boolean): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
   const { queue } = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
   return closable(queue, () => false, async () => {
     for (;;) {
       const r = await queue.next();
       if (r.done) return { value: undefined, done: true };
-      if (isMessage(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
+      if (isMessage(r.value) && r.value.authorId !== viewer.id && accept(r.value)) return { value: r.value, done: false };
     }
   });
 }

@@ -77,6 +77,7 @@ export function createMemoryModeration(rooms: MemoryRooms, publish: (topic: Topi
       const mute = log?.mutes.get(userId);
       return {
         role: log?.owner?.id === userId ? 'owner' : log?.moderators.has(userId) ? 'moderator' : null,
+        ownerId: log?.owner?.id ?? null,
         banned: log?.bans.has(userId) ?? false,
         mutedUntil: mute && mute.until > rooms.now() ? new Date(mute.until).toISOString() : null,
       };

@@ -166,9 +166,10 @@ export function createRedisModeration(options: RedisModerationOptions): RoomMode
         const k = roomKeys(p, room);
         const [owner, moderator, banned, mute] = (await standingScript(3, k.roles, k.bans, k.mutes, userId)) as [string | null, number, number, string | null];
         const until = mute ? (JSON.parse(mute) as StoredMute).u : 0;
-        const isOwner = owner !== null && (JSON.parse(owner) as UserRef).id === userId;
+        const ownerId = owner === null ? null : (JSON.parse(owner) as UserRef).id;
         return {
-          role: isOwner ? 'owner' : Number(moderator) === 1 ? 'moderator' : null,
+          role: ownerId === userId ? 'owner' : Number(moderator) === 1 ? 'moderator' : null,
+          ownerId,
           banned: Number(banned) === 1,
           mutedUntil: until > now() ? new Date(until).toISOString() : null,
         };
