@@ -117,6 +117,12 @@ async function roomPage(ctx: ChatContext, viewer: Viewer, after: string | undefi
   return [...unique.values()].sort(byName).slice(0, limit);
 }
 
+/** One room the viewer can see (its roles, members, counts): NOT_FOUND or FORBIDDEN as for reading it. */
+export async function room(ctx: ChatContext, args: { name: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  return accessibleRoom(ctx, viewer, input.roomRef(args.name, 'name'));
+}
+
 /** Rate limited per user (CREATE_ROOM_RATE_LIMIT): every room lengthens everyone's rooms list. */
 export async function createRoom(ctx: ChatContext, args: { name: string; private?: boolean | null }): Promise<RoomRecord> {
   const viewer = requireViewer(ctx);

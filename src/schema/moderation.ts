@@ -57,8 +57,9 @@ builder.objectFields(RoomRef, (t) => ({
   }),
   members: t.field({
     type: [RoomMemberRef],
+    nullable: true,
     description:
-      "Members with their roles, in username order, a page at a time (the first `first`, 1-200, after the username `after`): for the members of a private room, and for the moderators of a public one; FORBIDDEN for anyone else.",
+      "Members with their roles, in username order, a page at a time (the first `first`, 1-200, after the username `after`): for the members of a private room, and for the moderators of a public one; null with FORBIDDEN for anyone else.",
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string({ description: 'The username of the last member of the previous page.' }) },
     resolve: (room, args, ctx) => members.members(ctx, room, args),
   }),
@@ -67,8 +68,8 @@ builder.objectFields(RoomRef, (t) => ({
     description: 'Who runs the room, for everyone who can see it (role badges): its owner, admins and moderators.',
     resolve: (room, _a, ctx) => members.moderators(ctx, room),
   }),
-  bans: t.field({ type: [RoomBanRef], description: "Bans in force; for the room's moderators (FORBIDDEN for others).", resolve: (room, _a, ctx) => members.bans(ctx, room) }),
-  mutes: t.field({ type: [RoomMuteRef], description: "Mutes in force; for the room's moderators (FORBIDDEN for others).", resolve: (room, _a, ctx) => members.mutes(ctx, room) }),
+  bans: t.field({ type: [RoomBanRef], nullable: true, description: "Bans in force; for the room's moderators (null with FORBIDDEN for others).", resolve: (room, _a, ctx) => members.bans(ctx, room) }),
+  mutes: t.field({ type: [RoomMuteRef], nullable: true, description: "Mutes in force; for the room's moderators (null with FORBIDDEN for others).", resolve: (room, _a, ctx) => members.mutes(ctx, room) }),
   mentionCount: t.int({
     description: "Messages after the viewer's read mark that mention them (at most 100; deleted ones not counted). Batched with unreadCount. Differs per viewer.",
     extensions: { viewerDependent: true },
