@@ -1,31 +1,52 @@
 // The engine's contract for what people do with messages and what moderators do in rooms: replies,
 // mentions, reactions, bans, mutes, roles and moderators' deletions. Each capability on every
-// engine: the memory one, and two Redis engines on their own connections (two instances).
+// engine: the memory one, and two engines on their own connections (two instances) on a single
+// Redis and on a Redis Cluster (every key of a room in its slot, sharded pub/sub).
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createClusterEngine } from '../src/pubsub/cluster/index.js';
 import { createMemoryEngine } from '../src/pubsub/memory/index.js';
 import { createRedisEngine } from '../src/pubsub/redis/index.js';
 import { WriteRefused, type Engine, type LogEntry, type Topic } from '../src/pubsub/types.js';
-import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
+import { createRedisClient, createRedisCluster, type RedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { waitFor } from './support/net.js';
 import { testPrefix } from './support/redis.js';
+import { sharedCluster } from './support/redis-cluster.js';
+
+// one real cluster (three masters) for the file's cluster suite
+const cluster = sharedCluster({ replicasPerMaster: 0 });
+afterAll(() => cluster.dispose());
 
 interface Factory {
   readonly name: string;
   setup(): Promise<void>;
   /** Two engines seeing the same data (two instances); for memory, the same one twice. */
-  pair(settings?: { now?: () => number }): Promise<[Engine, Engine]>;
-  /** Everything stored about a room as text; null where it cannot be read from outside. */
-  stored(room: string): Promise<string | null>;
+  pair(): Promise<[Engine, Engine]>;
+  /** A room's keys and their values (text) and TTLs (ms, -1: none); null where they cannot be read from outside. */
+  stored(room: string): Promise<{ readonly text: string; readonly ttls: Record<string, number> } | null>;
   dispose(): Promise<void>;
+}
+
+/** What a room's keys hold, read through `raw` (one node, or each master of a cluster). */
+async function roomDump(nodes: Redis[], pattern: string) {
+  const text: unknown[] = [];
+  const ttls: Record<string, number> = {};
+  for (const node of nodes) {
+    for (const key of await node.keys(pattern)) {
+      const type = await node.type(key);
+      text.push(type === 'stream' ? await node.xrange(key, '-', '+') : type === 'hash' ? await node.hgetall(key) : await node.get(key));
+      ttls[key.slice(key.lastIndexOf(':') + 1)] = await node.pttl(key);
+    }
+  }
+  return { text: JSON.stringify(text), ttls };
 }
 
 const memory = (): Factory => ({
   name: 'memory',
   async setup() {},
-  async pair(settings = {}) {
-    const engine = createMemoryEngine(settings);
+  async pair() {
+    const engine = createMemoryEngine();
     return [engine, engine];
   },
   async stored() {
@@ -38,11 +59,11 @@ const redis = (): Factory => {
   const { prefix, cleanup } = testPrefix();
   const made: Engine[] = [];
   let url = '';
-  const make = async (settings: { now?: () => number }) => {
+  const make = async () => {
     const client = createRedisClient(url, { commandTimeoutMs: 3000, name: 'interactions' });
     const subscriber = createRedisClient(url, { commandTimeoutMs: 3000, name: 'interactions-sub' });
     await Promise.all([waitUntilReady(client, 5000), waitUntilReady(subscriber, 5000)]);
-    const engine = createRedisEngine({ client, subscriber, keyPrefix: prefix, historyLimit: 1000, historyTtl: 604_800, ...settings });
+    const engine = createRedisEngine({ client, subscriber, keyPrefix: prefix, historyLimit: 1000, historyTtl: 604_800 });
     made.push(engine);
     return engine;
   };
@@ -51,22 +72,13 @@ const redis = (): Factory => {
     async setup() {
       url = inject('redisUrl');
     },
-    async pair(settings = {}) {
-      return [await make(settings), await make(settings)];
+    async pair() {
+      return [await make(), await make()];
     },
     async stored(room) {
       const raw = new Redis(url);
       try {
-        const keys = await raw.keys(`${prefix}room:{${room}}*`);
-        const values = await Promise.all(
-          keys.map(async (key) => {
-            const type = await raw.type(key);
-            if (type === 'stream') return raw.xrange(key, '-', '+');
-            if (type === 'hash') return raw.hgetall(key);
-            return raw.get(key);
-          }),
-        );
-        return JSON.stringify(values);
+        return await roomDump([raw], `${prefix}room:{${room}}*`);
       } finally {
         raw.disconnect();
       }
@@ -77,6 +89,40 @@ const redis = (): Factory => {
       } finally {
         await cleanup(url);
       }
+    },
+  };
+};
+
+const onCluster = (): Factory => {
+  const { prefix } = testPrefix();
+  const made: (Engine | RedisClient)[] = [];
+  const make = async () => {
+    const client = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'interactions' });
+    await waitUntilReady(client, 10_000);
+    const engine = createClusterEngine({ cluster: client, keyPrefix: prefix, historyLimit: 1000, historyTtl: 604_800 });
+    made.push(engine);
+    return engine;
+  };
+  return {
+    name: 'cluster',
+    async setup() {
+      await cluster.get();
+    },
+    async pair() {
+      return [await make(), await make()];
+    },
+    async stored(room) {
+      const raw = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'interactions-raw' });
+      try {
+        await waitUntilReady(raw, 10_000);
+        return await roomDump(raw.nodes('master'), `${prefix}room:{${room}}*`);
+      } finally {
+        raw.disconnect();
+      }
+    },
+    // the cluster goes with the file
+    async dispose() {
+      await Promise.all(made.map((e) => ('close' in e ? e.close() : undefined)));
     },
   };
 };
@@ -138,7 +184,7 @@ function contract(factory: Factory) {
       expect(replayed).toMatchObject({ replyTo: { id: quoted.id } });
       expect(JSON.stringify(replayed)).not.toContain('secret-ish');
       const stored = await factory.stored(room);
-      if (stored !== null) expect(stored).not.toContain('secret-ish');
+      if (stored !== null) expect(stored.text).not.toContain('secret-ish');
     });
 
     it('a reply to a message that is not in the room’s log is refused, and nothing is written', async () => {
@@ -322,7 +368,7 @@ function contract(factory: Factory) {
       expect(await b.log.range(room, { limit: 10, from: 'oldest' })).toEqual([]);
       expect(await b.log.entries(room, { limit: 10 })).toMatchObject([{ kind: 'deleted', target: m.id, moderatorId: mod.id, moderatorName: mod.username }]);
       const stored = await factory.stored(room);
-      if (stored !== null) expect(stored).not.toContain('spam spam');
+      if (stored !== null) expect(stored.text).not.toContain('spam spam');
     });
 
     it('ban state outlives the room’s log: it is not given the history’s expiry', async () => {
@@ -331,16 +377,10 @@ function contract(factory: Factory) {
       await a.moderation.apply(room, { action: 'role', actor: ann, changes: [{ target: cat, role: 'moderator' }] });
       const stored = await factory.stored(room);
       if (stored === null) return;
-      const raw = new Redis(inject('redisUrl'));
-      try {
-        const keys = (await raw.keys(`*room:{${room}}:*`)).filter((k) => /:(bans|roles)$/.test(k));
-        expect(keys).toHaveLength(2);
-        for (const key of keys) expect(await raw.pttl(key), key).toBe(-1);
-      } finally {
-        raw.disconnect();
-      }
+      expect(stored.ttls).toMatchObject({ bans: -1, roles: -1 });
+      expect(stored.ttls.log).toBeGreaterThan(0);
     });
   });
 }
 
-describe.each([memory(), redis()])('engine interactions contract: $name', (factory) => contract(factory));
+describe.each([memory(), redis(), onCluster()])('engine interactions contract: $name', (factory) => contract(factory));

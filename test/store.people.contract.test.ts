@@ -1,13 +1,19 @@
-// Rosters (who is in a room, by name, a page at a time) and blocks, on both stores: memory, and
-// two Redis stores on their own connections (two instances of one deployment).
+// Rosters (who is in a room, by name, a page at a time) and blocks, on every store: memory, and
+// two Redis stores on their own connections (two instances of one deployment), on a single Redis
+// and on a Redis Cluster.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMemoryStore } from '../src/store/memory.js';
 import { MAX_BLOCKS } from '../src/store/people.js';
-import { createRedisClient, waitUntilReady } from '../src/store/redis-client.js';
+import { createRedisClient, createRedisCluster, waitUntilReady } from '../src/store/redis-client.js';
 import { createRedisStore } from '../src/store/redis.js';
 import type { Store } from '../src/store/types.js';
 import { testPrefix } from './support/redis.js';
+import { sharedCluster } from './support/redis-cluster.js';
+
+// one real cluster (three masters) for the file's cluster suite
+const cluster = sharedCluster({ replicasPerMaster: 0 });
+afterAll(() => cluster.dispose());
 
 interface Factory {
   readonly name: string;
@@ -50,9 +56,31 @@ const redis = (): Factory => {
   };
 };
 
+const onCluster = (): Factory => {
+  const { prefix } = testPrefix();
+  const made: Store[] = [];
+  const make = async () => {
+    const client = createRedisCluster((await cluster.get()).seeds.split(','), { commandTimeoutMs: 3000, name: 'people-contract' });
+    await waitUntilReady(client, 10_000);
+    const store = createRedisStore({ client, keyPrefix: prefix });
+    made.push(store);
+    return store;
+  };
+  return {
+    name: 'cluster',
+    async pair() {
+      return [await make(), await make()];
+    },
+    // the cluster goes with the file
+    async dispose() {
+      await Promise.all(made.map((s) => s.close()));
+    },
+  };
+};
+
 const person = (username: string) => ({ id: randomUUID(), username });
 
-describe.each([memory(), redis()])('people store contract: $name', (factory) => {
+describe.each([memory(), redis(), onCluster()])('people store contract: $name', (factory) => {
   let a: Store;
   let b: Store;
   beforeAll(async () => {
