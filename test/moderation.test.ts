@@ -234,6 +234,23 @@ describe('reactions', () => {
   });
 });
 
+describe('abuse limits', () => {
+  it('moderators’ actions count against MODERATION_RATE_LIMIT, blocks against BLOCK_RATE_LIMIT', async () => {
+    const limited = memoryServices({ moderationRateLimit: { count: 2, seconds: 60 }, blockRateLimit: { count: 1, seconds: 60 } });
+    await ensureDefaultRooms(limited);
+    const [boss, x, y] = await Promise.all(['boss', 'xavier', 'yolanda'].map((n) => newUser(limited, n)));
+    await createRoom(boss!.ctx, { name: 'yard' });
+    await muteUser(boss!.ctx, { room: 'yard', username: 'xavier', seconds: 10 });
+    await unmuteUser(boss!.ctx, { room: 'yard', username: 'xavier' });
+    const err = await expectCode(banUser(boss!.ctx, { room: 'yard', username: 'xavier' }), 'RATE_LIMITED');
+    expect(err.extensions.retryAfter).toBeGreaterThan(0);
+    await blockUser(x!.ctx, { username: 'yolanda' });
+    await expectCode(unblockUser(x!.ctx, { username: 'yolanda' }), 'RATE_LIMITED');
+    // one user's limit is not another's
+    await blockUser(y!.ctx, { username: 'xavier' });
+  });
+});
+
 describe('replies', () => {
   it('a reply shows the first line of what it answers; a tombstone once that is deleted; NOT_FOUND for a message not there', async () => {
     const q = await send(owner, 'lounge', 'Lunch at noon?\nOr later?');
