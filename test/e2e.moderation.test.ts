@@ -113,6 +113,22 @@ describe.each(ENGINES)('moderation and interactions across two instances: $name'
     await socket.dispose();
   });
 
+  it('a member removed from a private room by a moderator is an event, live on the other instance and on resume', async () => {
+    const club = `inner-${Date.now() % 1e8}`;
+    await gql(A(), 'mutation($n:String!){ createRoom(name:$n, private:true){ name } }', { n: club }, owner.accessToken);
+    for (const who of [mod, bob]) await gql(A(), 'mutation($r:String!,$u:String!){ inviteToRoom(room:$r, username:$u){ name } }', { r: club, u: who.username }, owner.accessToken);
+    await gql(A(), 'mutation($r:String!,$u:String!){ setModerator(room:$r, username:$u, moderator:true){ role } }', { r: club, u: mod.username }, owner.accessToken);
+    const start = (await gql(A(), 'mutation($r:String!){ sendMessage(room:$r, text:"hi"){ id } }', { r: club }, owner.accessToken)).data.sendMessage.id as string;
+    const live = collect(wsClient(on.b.wsUrl, owner.accessToken), `subscription($r:String!,$a:ID){ roomEvents(room:$r, after:$a){ ${EVENT} } }`, { r: club, a: start });
+    await gql(B(), 'mutation($r:String!,$u:String!){ removeFromRoom(room:$r, username:$u){ name } }', { r: club, u: bob.username }, mod.accessToken);
+    const [removed] = (await live.next(1)).map((r) => r.data.roomEvents);
+    expect(removed).toMatchObject({ type: 'MEMBER_REMOVED', actor: { username: mod.username }, target: { username: bob.username }, message: null });
+    const resumed = collect(wsClient(on.a.wsUrl, mod.accessToken), `subscription($r:String!,$a:ID){ roomEvents(room:$r, after:$a){ ${EVENT} } }`, { r: club, a: start });
+    expect((await resumed.next(1)).map((r) => r.data.roomEvents.id)).toEqual([removed.id]);
+    live.dispose();
+    resumed.dispose();
+  });
+
   it('a moderator’s deletion is shown as such live and on resume, and removes the text like an author’s', async () => {
     const before = (await send(A(), eve, 'just before')).data.sendMessage.id as string;
     const spam = (await send(A(), bob, 'buy cheap watches')).data.sendMessage.id as string;

@@ -175,12 +175,21 @@ describe('moderators’ actions', () => {
     await send(bob, 'secret', 'thanks');
   });
 
-  it('a moderator removes members of a private room below them; the owner anyone', async () => {
+  it('a moderator removes members of a private room below them, the owner anyone; each removal an event of the log', async () => {
+    const start = (await send(owner, 'secret', 'before the removals')).id;
     await expectCode(removeFromRoom(bob.ctx, { room: 'secret', username: 'mod' }), 'FORBIDDEN');
     await expectCode(removeFromRoom(mod.ctx, { room: 'secret', username: 'owner' }), 'FORBIDDEN');
+    await expectCode(removeFromRoom(mod.ctx, { room: 'secret', username: 'mod' }), 'BAD_USER_INPUT');
     await removeFromRoom(mod.ctx, { room: 'secret', username: 'bob' });
+    await removeFromRoom(mod.ctx, { room: 'secret', username: 'bob' }); // again: no second event
     await removeFromRoom(owner.ctx, { room: 'secret', username: 'mod' });
     expect((await members(owner.ctx, secret, {})).map((m) => m.user.username)).toEqual(['owner']);
+    const events = await roomEvents(owner.ctx, { room: 'secret', after: start });
+    expect((await take(events, 2)).map((e) => [e.type, e.actor.username, e.target?.username])).toEqual([
+      ['MEMBER_REMOVED', 'mod', 'bob'],
+      ['MEMBER_REMOVED', 'owner', 'mod'],
+    ]);
+    await events.return?.();
   });
 
   it('a moderator deletes anyone’s message: the DELETED event says a moderator removed it; a member cannot', async () => {

@@ -13,6 +13,8 @@ export type RoomEventType =
   | 'DELETED'
   /** Its author changed its text. */
   | 'EDITED'
+  /** The owner or a moderator (actor) removed target from the private room. */
+  | 'MEMBER_REMOVED'
   /** A moderator (actor) muted target in the room until `until`. */
   | 'MUTED'
   /** actor reacted to the message with emoji; message carries every reaction. */

@@ -101,7 +101,7 @@ export interface ReactionChange {
 export type StoredRole = 'owner' | 'moderator' | 'member';
 
 /** What a moderator did: each is an entry of the room's log (roomEvents), written with the state it changes. */
-export type ModerationAction = 'muted' | 'unmuted' | 'banned' | 'unbanned' | 'role';
+export type ModerationAction = 'muted' | 'unmuted' | 'banned' | 'unbanned' | 'role' | 'removed';
 
 export interface ModerationEntry {
   readonly kind: 'moderation';
@@ -338,6 +338,8 @@ export type ModerationDraft = {
   readonly actor: UserRef;
 } & (
   | { readonly action: 'ban' | 'unban' | 'unmute'; readonly target: UserRef }
+  /** A member removed from a private room (the membership is the store's): the event only. */
+  | { readonly action: 'remove'; readonly target: UserRef }
   | { readonly action: 'mute'; readonly target: UserRef; /** Unix ms. */ readonly until: number }
   /** Role changes, applied together (a handover: the new owner, and the old one as a moderator). */
   | { readonly action: 'role'; readonly changes: readonly { readonly target: UserRef; readonly role: StoredRole }[] }

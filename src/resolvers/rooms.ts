@@ -195,10 +195,20 @@ export async function removeFromRoom(ctx: ChatContext, args: { room: string; use
   if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove (ban a user instead).', 'room');
   const role = await requireRole(ctx, room, viewer, 'MODERATOR', 'remove members');
   const user = await existingUser(ctx, viewer, username);
-  if (user.id !== viewer.id && rank(await roleOf(ctx, room, user)) >= rank(role)) {
+  if (user.id === viewer.id) throw badInput('To leave a room, use leaveRoom.', 'username');
+  if (rank(await roleOf(ctx, room, user)) >= rank(role)) {
     throw forbidden(`${user.username} is not below you in "${room.name}": only someone above them can remove them.`);
   }
+  const wasMember = await ctx.services.store.isMember(room.name, user.id);
   await removeMembership(ctx, room, user);
+  // a moderator's action: an event of the room's log (once: removing a non-member again writes none)
+  if (wasMember) {
+    await ctx.services.engine.moderation.apply(
+      room.name,
+      { action: 'remove', actor: { id: viewer.id, username: viewer.username }, target: { id: user.id, username: user.username } },
+      { deadline: ctx.services.now() + 5000 },
+    );
+  }
   return room;
 }
 

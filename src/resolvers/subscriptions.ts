@@ -26,7 +26,8 @@ export type RoomEventType =
   | 'UNMUTED'
   | 'BANNED'
   | 'UNBANNED'
-  | 'ROLE_CHANGED';
+  | 'ROLE_CHANGED'
+  | 'MEMBER_REMOVED';
 
 /** A live event of a room's log, as roomEvents delivers it. */
 export interface RoomEventRecord {
@@ -38,7 +39,7 @@ export interface RoomEventRecord {
   readonly message: StoredMessage | null;
   /** Who did it: the author (ADDED, EDITED, DELETED), the moderator (DELETED by one, MUTED, ...), who reacted. */
   readonly actor: UserRef;
-  /** The user acted on (MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED). */
+  /** The user acted on (MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED, MEMBER_REMOVED). */
   readonly target: UserRef | null;
   readonly until: string | null;
   readonly role: StoredRole | null;
@@ -75,6 +76,7 @@ const MODERATION_EVENTS: Record<ModerationEntry['action'], RoomEventType> = {
   banned: 'BANNED',
   unbanned: 'UNBANNED',
   role: 'ROLE_CHANGED',
+  removed: 'MEMBER_REMOVED',
 };
 
 export function toRoomEvent(entry: LogEntry): RoomEventRecord {

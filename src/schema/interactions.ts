@@ -60,7 +60,7 @@ builder.objectFields(RoomEventRef, (t) => ({
   }),
   byModerator: t.boolean({ description: 'DELETED by a moderator of the room rather than the author: show it as removed by a moderator.', resolve: (e) => e.byModerator }),
   emoji: t.string({ nullable: true, description: 'REACTION_ADDED, REACTION_REMOVED: the emoji.', resolve: (e) => e.emoji }),
-  target: t.field({ type: UserRef, nullable: true, description: 'MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED: the user acted on.', resolve: (e) => e.target }),
+  target: t.field({ type: UserRef, nullable: true, description: 'MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED, MEMBER_REMOVED: the user acted on.', resolve: (e) => e.target }),
   until: t.field({ type: 'DateTime', nullable: true, description: 'MUTED: until when.', resolve: (e) => e.until }),
 }));
 

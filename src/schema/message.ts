@@ -40,6 +40,7 @@ const RoomEventTypeRef = builder.enumType('RoomEventType', {
     BANNED: { description: 'A moderator (actor) banned target from the room.' },
     UNBANNED: { description: 'A moderator (actor) lifted the ban of target.' },
     ROLE_CHANGED: { description: "target's role in the room is now `role` (set by actor)." },
+    MEMBER_REMOVED: { description: 'The owner or a moderator (actor) removed target from the private room.' },
   } as const,
 });
 

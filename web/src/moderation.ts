@@ -67,6 +67,8 @@ export function moderationNotice(event: RoomEvent, me: string): string {
       return `${actor} banned ${target}`;
     case 'UNBANNED':
       return `${actor} lifted the ban of ${target}`;
+    case 'MEMBER_REMOVED':
+      return `${actor} removed ${target} from the room`;
     case 'ROLE_CHANGED':
       return event.role === 'MEMBER' ? `${target} is no longer a moderator` : `${target} ${target === 'you' ? 'are' : 'is'} now ${event.role === 'OWNER' ? 'the owner' : 'a moderator'}`;
     default:

@@ -46,6 +46,9 @@ export function createMemoryModeration(rooms: MemoryRooms, publish: (topic: Topi
             entry('banned', draft.target);
           }
           break;
+        case 'remove':
+          entry('removed', draft.target);
+          break;
         case 'unban':
           if (log.bans.delete(draft.target.id)) entry('unbanned', draft.target);
           break;

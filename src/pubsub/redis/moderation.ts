@@ -20,7 +20,7 @@ import { WRITE_PRELUDE } from './lua.js';
 /*
  * KEYS: roles, then logWriteKeys (bans, mutes, log, ...). ARGV: deadline, publish command,
  * historyLimit, historyTtl ms, room, channel, action (ban | unban | mute | unmute | role), actor id,
- * actor name, then ban/unban/unmute: target id, target name; mute: target id, target name, until ms;
+ * actor name, then ban/unban/unmute/remove: target id, target name; mute: target id, target name, until ms;
  * role: target id, target name, role (owner | moderator | member), repeated. Answers the JSON of the
  * entries appended (none when nothing changed).
  */
@@ -55,6 +55,8 @@ if action == 'ban' then
     redis.call('HDEL', roles, ARGV[10])
     entry('banned', ARGV[10], ARGV[11])
   end
+elseif action == 'remove' then
+  entry('removed', ARGV[10], ARGV[11])
 elseif action == 'unban' then
   if redis.call('HDEL', bans, ARGV[10]) == 1 then entry('unbanned', ARGV[10], ARGV[11]) end
 elseif action == 'unmute' then
