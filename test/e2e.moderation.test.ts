@@ -191,17 +191,26 @@ describe.each(ENGINES)('moderation and interactions across two instances: $name'
     for (const c of [bobSees, eveSees, resumed]) c.dispose();
   });
 
-  it('a reply quotes the first line of what it answers, and shows a tombstone once that is deleted (history and resume)', async () => {
+  it('a reply quotes the first line of what it answers, live on the other instance, and shows a tombstone once that is deleted (history and resume)', async () => {
     const quoted = (await send(A(), owner, 'Standup moved to 10:00\nsee the calendar')).data.sendMessage.id as string;
-    const reply = await send(B(), bob, 'ok!', { re: quoted });
+    const live = collect(wsClient(on.b.wsUrl, eve.accessToken), `subscription($r:String!,$a:ID){ roomEvents(room:$r, after:$a){ ${EVENT} } }`, { r: room, a: quoted });
+    const reply = await send(B(), bob, `ok @${eve.username}!`, { re: quoted });
     expect(reply.data.sendMessage.replyTo).toEqual({ id: quoted, firstLine: 'Standup moved to 10:00', deleted: false });
+    const [added] = (await live.next(1)).map((r) => r.data.roomEvents);
+    expect(added.message).toMatchObject({
+      id: reply.data.sendMessage.id,
+      replyTo: { id: quoted, deleted: false, firstLine: 'Standup moved to 10:00', author: { username: owner.username } },
+      mentions: [{ username: eve.username }],
+    });
     expect(codeOf(await send(B(), bob, 'to nothing', { re: '1-0' }))).toBe('NOT_FOUND');
     await op(A(), owner, 'mutation($r:String!,$id:ID!){ deleteMessage(room:$r, id:$id) }', { id: quoted });
     const [shown] = (await op(B(), eve, 'query($r:String!){ recentMessages(room:$r, limit:1){ id replyTo { id deleted firstLine author { username } } } }')).data.recentMessages;
     expect(shown).toEqual({ id: reply.data.sendMessage.id, replyTo: { id: quoted, deleted: true, firstLine: null, author: null } });
     const resumed = collect(wsClient(on.a.wsUrl, eve.accessToken), `subscription($r:String!,$a:ID){ roomEvents(room:$r, after:$a){ ${EVENT} } }`, { r: room, a: quoted });
-    const [added] = (await resumed.next(1)).map((r) => r.data.roomEvents);
-    expect(added.message.replyTo).toEqual({ id: quoted, deleted: true, firstLine: null, author: null });
+    const [again] = (await resumed.next(1)).map((r) => r.data.roomEvents);
+    expect(again.message).toMatchObject({ replyTo: { id: quoted, deleted: true, firstLine: null, author: null }, mentions: [{ username: eve.username }] });
+    expect(JSON.stringify(resumed.results)).not.toContain('Standup');
+    live.dispose();
     resumed.dispose();
   });
 
