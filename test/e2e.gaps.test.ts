@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { collect, gql, signUp, sseCollect, wsClient, type Session } from './support/client.js';
+import { collect, gql, signUp, sseCollect, wsClient, type Json, type Session } from './support/client.js';
 import { startDeployment, type Deployment } from './support/deployment.js';
 import { waitFor } from './support/net.js';
 import { startTcpProxy, type TcpProxy } from './support/proxy.js';
@@ -107,12 +107,17 @@ describe('an instance whose pub/sub connection was down applies what it missed o
     const ws = wsClient(b.wsUrl, bob.accessToken);
     const subs = { ws: collect(ws, query), sse: sseCollect(b.httpUrl, bob.accessToken, query) };
     try {
-      let marker = '';
+      // markers until both subscriptions have one (a marker may still be on its way when its send answers)
+      const markers: string[] = [];
+      const has = (sub: { results: { data?: Json }[] }, id: string) => sub.results.some((r) => r.data?.directMessageAdded.id === id);
       await waitFor(async () => {
-        marker = (await gql(a.httpUrl, SEND_DM, { to: bob.username, t: 'marker' }, ann.accessToken)).data.sendDirectMessage.id;
-        return Object.values(subs).every((sub) => sub.results.some((r) => r.data.directMessageAdded.id === marker));
+        markers.push((await gql(a.httpUrl, SEND_DM, { to: bob.username, t: 'marker' }, ann.accessToken)).data.sendDirectMessage.id);
+        return markers.some((id) => Object.values(subs).every((sub) => has(sub, id)));
       }, { what: 'both subscriptions live', intervalMs: 300 });
-      const from = Object.values(subs).map((sub) => sub.results.findIndex((r) => r.data.directMessageAdded.id === marker) + 1);
+      // then every marker sent reaches both, and what follows the last one is the test's
+      const last = markers[markers.length - 1]!;
+      await waitFor(() => Object.values(subs).every((sub) => has(sub, last)), { what: 'the last marker on both' });
+      const from = Object.values(subs).map((sub) => sub.results.findIndex((r) => r.data.directMessageAdded.id === last) + 1);
       const sent: string[] = [];
       await whileBIsDown(async () => {
         for (const t of ['while down 1', 'while down 2']) sent.push((await gql(a.httpUrl, SEND_DM, { to: bob.username, t }, ann.accessToken)).data.sendDirectMessage.id);
