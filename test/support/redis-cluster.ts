@@ -231,11 +231,18 @@ const masterOf = async (slot: number): Promise<ClusterNode> => {
       return Number(await alive()[0]!.with((c) => c.call('CLUSTER', 'KEYSLOT', key)));
     },
     async replicaOf(master) {
-      const lines = String(await master.with((c) => c.call('CLUSTER', 'NODES'))).trim().split('\n');
-      const replica = lines.map((l) => l.split(' ')).find((f) => f[3] === master.id && !f[2]!.includes('fail'));
-      const node = nodes.find((n) => n.id === replica?.[0]);
-      if (!node) throw new Error(`master on port ${master.port} has no live replica`);
-      return node;
+      // on a loaded machine a replica can be flagged `fail?` for a moment (node timeout 2 s): ask again
+      let node: ClusterNode | undefined;
+      await waitFor(
+        async () => {
+          const lines = String(await master.with((c) => c.call('CLUSTER', 'NODES'))).trim().split('\n');
+          const replica = lines.map((l) => l.split(' ')).find((f) => f[3] === master.id && !f[2]!.includes('fail'));
+          node = nodes.find((n) => n.id === replica?.[0]);
+          return node !== undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 100, what: `a live replica of the master on port ${master.port}` },
+      );
+      return node!;
     },
     async migrateSlot(slot, target) {
       const source = await masterOf(slot);
