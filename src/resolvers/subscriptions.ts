@@ -1,6 +1,7 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
-import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from '../pubsub/queue.js';
+import { catchUpReader, type CatchUpKind, type CatchUpPage } from './catch-up.js';
+import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from './live-stream.js';
 import { editedMessage, isChange, type LogEntry, type RoomSignal, type StoredMessage, type Topic } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
@@ -8,12 +9,11 @@ import type { ChatContext } from './context.js';
 import { accessibleRoom } from './rooms.js';
 import * as input from './validation.js';
 
-/** Log entries read per round trip while resuming. */
-const RESUME_PAGE = 500;
 /** Typing signals held for a slow reader; older ones are dropped, not queued. */
 const TYPING_QUEUE = 16;
 
-const slowSubscriber = () =>
+/** The error that ends a subscription whose reader fell too far behind. */
+export const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
 
 /** A live event of a room's log, as roomEvents delivers it. */
@@ -33,9 +33,7 @@ export interface RoomEventRecord {
  */
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
   const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.log.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
-    isChange(e) ? null : e,
-  );
+  return resumable(room, catchUp(ctx, 'range', room.name), (e): StoredMessage | null => (isChange(e) ? null : e));
 }
 
 /**
@@ -44,7 +42,25 @@ export async function messageAdded(ctx: ChatContext, args: { room: string; after
  */
 export async function roomEvents(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<RoomEventRecord>> {
   const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.log.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
+  return resumable(room, catchUp(ctx, 'entries', room.name), roomEventOf);
+}
+
+const catchUp = (ctx: ChatContext, kind: CatchUpKind, room: string) => {
+  const read = catchUpReader(ctx.services.engine.log);
+  return (after: string) => read(kind, room, after);
+};
+
+/**
+ * One event object per log entry, made once for every subscriber on this instance: the engine
+ * hands every local listener the same entry, and the transport shares the execution of a live
+ * event among the subscribers it reaches as the same object (src/server/live-results.ts).
+ */
+const roomEventsByEntry = new WeakMap<LogEntry, RoomEventRecord>();
+
+function roomEventOf(entry: LogEntry): RoomEventRecord {
+  let event = roomEventsByEntry.get(entry);
+  if (!event) roomEventsByEntry.set(entry, (event = toRoomEvent(entry)));
+  return event;
 }
 
 function toRoomEvent(entry: LogEntry): RoomEventRecord {
@@ -59,6 +75,8 @@ interface RoomSubscription {
   /** Sends later live entries to `sink` instead of the queue. */
   divert(sink: (entry: LogEntry) => void): void;
   readonly after: string | undefined;
+  /** Everything above it reaches the queue; everything at or below it is in the log (LiveSubscription.head). */
+  readonly head: string | undefined;
   /** True once the viewer lost access: nothing more is read from the log. */
   revoked(): boolean;
 }
@@ -82,9 +100,10 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
   });
   let leave: () => Promise<void> = async () => {};
   let divert: (sink: (entry: LogEntry) => void) => void;
+  let head: string | undefined;
   try {
     const room = await accessibleRoom(ctx, viewer, name);
-    ({ queue: live, divert } = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
+    ({ queue: live, divert, head } = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
       unwatch();
       void leave().catch(() => {});
     }));
@@ -96,19 +115,22 @@ async function roomSubscription(ctx: ChatContext, args: { room: string; after?: 
     throw err;
   }
   if (revoked) live.fail(lost());
-  return { name, queue: live, divert, after, revoked: () => revoked };
+  return { name, queue: live, divert, after, head, revoked: () => revoked };
 }
 
-/** Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null) or shapes each. */
+/**
+ * Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null)
+ * or shapes each. A cursor at or past the subscription's head has no backlog: no read at all.
+ */
 function resumable<T extends { id: string }>(
   sub: RoomSubscription,
-  readPage: (after: string | undefined) => Promise<LogEntry[]>,
+  readPage: (after: string) => Promise<CatchUpPage>,
   map: (entry: LogEntry) => T | null,
 ): HandOffStream<T> {
   const { queue } = sub;
   let last = sub.after;
   let backlog: T[] = [];
-  let backlogDone = sub.after === undefined;
+  let backlogDone = last === undefined || (sub.head !== undefined && compareIdStrings(last, sub.head) >= 0);
   const handOff = (push: (value: T) => void): boolean => {
     // only once caught up: what is still owed to next() must go out first, in order
     if (sub.revoked() || !backlogDone || backlog.length > 0 || queue.size > 0 || queue.closed) return false;
@@ -123,13 +145,13 @@ function resumable<T extends { id: string }>(
   return closable(queue, handOff, async () => {
     // a revoked subscriber gets no more of the log either: straight to the queue's error
     if (sub.revoked()) backlog = [];
-    while (!sub.revoked() && !backlogDone && backlog.length === 0) {
+    while (!sub.revoked() && !backlogDone && backlog.length === 0 && last !== undefined) {
       const page = await readPage(last);
-      if (page.length < RESUME_PAGE) backlogDone = true;
-      if (page.length === 0) break;
+      backlogDone = page.complete;
+      if (page.entries.length === 0) break;
       // the page cursor moves over everything read, kept or not
-      last = page[page.length - 1]!.id;
-      backlog = page.flatMap((e) => {
+      last = page.entries[page.entries.length - 1]!.id;
+      backlog = page.entries.flatMap((e) => {
         const m = map(e);
         return m ? [m] : [];
       });
@@ -150,12 +172,20 @@ function resumable<T extends { id: string }>(
 /** Direct messages sent to the viewer by someone else, live. */
 export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
-  const { queue } = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
-  return closable(queue, () => false, async () => {
+  const { queue, divert } = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
+  const wanted = (entry: LogEntry): entry is StoredMessage => !isChange(entry) && entry.authorId !== viewer.id;
+  const handOff = (push: (value: StoredMessage) => void): boolean => {
+    if (queue.size > 0 || queue.closed) return false;
+    divert((entry) => {
+      if (wanted(entry)) push(entry);
+    });
+    return true;
+  };
+  return closable(queue, handOff, async () => {
     for (;;) {
       const r = await queue.next();
       if (r.done) return { value: undefined, done: true };
-      if (!isChange(r.value) && r.value.authorId !== viewer.id) return { value: r.value, done: false };
+      if (wanted(r.value)) return { value: r.value, done: false };
     }
   });
 }
@@ -242,6 +272,7 @@ async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onC
   let sink = (entry: LogEntry) => queue.push(entry);
   const subscription = await engine.delivery.subscribe(topic, (m) => sink(m));
   hooks.subscriptionOpened();
+  const { head } = subscription;
   unsubscribe = () => {
     onClose();
     hooks.subscriptionClosed();
@@ -252,5 +283,5 @@ async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onC
       if (!queue.closed) next(entry);
     };
   };
-  return { queue, divert };
+  return { queue, divert, head };
 }

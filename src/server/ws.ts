@@ -5,12 +5,12 @@ import { type DocumentNode, GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
 import { chatError, ErrorCode } from '../errors.js';
-import { sharedJson } from './fanout.js';
+import type { LivePath } from './live.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
 import { createOriginPolicy, type OriginPolicy } from './origins.js';
 import { createStreamLimits, type StreamLimits } from './stream-limits.js';
-import { type ChatYoga, maskError } from './yoga.js';
+import type { ChatYoga } from './yoga.js';
 
 /** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
 export const WsCloseCode = {
@@ -28,6 +28,8 @@ export const WsCloseCode = {
 
 export interface WsTransportOptions {
   readonly yoga: ChatYoga;
+  /** Where subscription results go out (src/server/live.ts). */
+  readonly live: LivePath;
   readonly tokens: TokenService;
   readonly logger: Logger;
   readonly metrics: ChatMetrics;
@@ -119,16 +121,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [chatError(ErrorCode.RateLimited, `At most ${maxSubscriptions} subscriptions per socket.`, { retryAfter: 1 })];
       }
-      const framePrefix = nextFramePrefix(id);
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         viewer: ctx.extra.viewer ?? null,
         clientAddress: ctx.extra.clientAddress,
-        // a shared live result for this operation goes straight to the socket, while it is active
-        liveSink: (result: ExecutionResult) => {
-          if (!(id in ctx.subscriptions)) return;
-          transmit(ctx.extra.socket, `${framePrefix}${sharedJson(result) ?? JSON.stringify(result)}}`);
-          metrics.sharedDeliveries.inc();
-        },
         params: payload,
       } as never);
       let document: DocumentNode;
@@ -147,26 +142,14 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         contextValue: await contextFactory(),
         rootValue: { execute, subscribe },
       };
+      // a subscription's results go out through the live path, frame by frame to this socket
+      options.live.route(args, { id, send: (frame) => transmit(ctx.extra.socket, frame) });
       return args;
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
     subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as ExecutionResult,
-    // a result shared by every subscriber of its document goes out as JSON made once (src/server/fanout.ts);
-    // graphql-ws is handed a marker whose frame the transport drops
-    onNext: (ctx, id, _payload, _args, result) => {
-      const json = sharedJson(result);
-      if (json === undefined) return;
-      transmit(ctx.extra.socket, `${nextFramePrefix(id)}${json}}`);
-      metrics.sharedDeliveries.inc();
-      return SENT_MARKER;
-    },
-    // errors thrown by a subscription's source end that operation only, masked as over HTTP
-    onError: (_ctx, _id, _payload, errors) =>
-      errors.map((e) => {
-        const masked = maskError(e);
-        if (masked.extensions.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: e.originalError ?? e }, 'subscription source failed');
-        return masked.toJSON();
-      }),
+    // errors that end an operation (its source failed, access lost), masked as over HTTP
+    onError: (_ctx, _id, _payload, errors) => options.live.errors(errors),
   });
 
   /**
@@ -207,9 +190,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
-          if (!data.endsWith(SENT_SUFFIX)) transmit(socket, data);
-        },
+        send: (data) => transmit(socket, data),
         close: (code, reason) => closeSocket(socket, code ?? 1000, reason ?? ''),
         onMessage: (cb) =>
           socket.on('message', async (data) => {
@@ -271,13 +252,6 @@ function closer(graceMs: number): (socket: WebSocket, code: number, reason: stri
     socket.once('close', () => clearTimeout(timer));
   };
 }
-
-/** A `next` frame up to its payload: the payload's JSON and `}` complete it, without stringifying the frame. */
-const nextFramePrefix = (id: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-
-/** What onNext returns for a frame it has sent itself; the transport drops graphql-ws's frame of it. */
-const SENT_MARKER = { '@sent': 1 } as ExecutionResult;
-const SENT_SUFFIX = '"payload":{"@sent":1}}';
 
 interface Enveloped {
   execute(args: ExecutionArgs): unknown;
