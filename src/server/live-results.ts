@@ -115,6 +115,8 @@ export function createLiveResults(options: LiveResultsOptions): LiveResults {
   const byEvent = new WeakMap<object, Map<string, Prepared | typeof UNSHARED | Promise<Prepared | typeof UNSHARED>>>();
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
+  let lastEvent: object | undefined;
+  let lastShapes: Map<string, Prepared | typeof UNSHARED | Promise<Prepared | typeof UNSHARED>> | undefined;
 
   return {
     plan(args) {
@@ -147,14 +149,18 @@ export function createLiveResults(options: LiveResultsOptions): LiveResults {
       return {
         json(event) {
           if (typeof event !== 'object' || event === null) return alone(event);
-          let shapes = byEvent.get(event);
+          // every subscriber of an event asks in turn: the last event's shapes are at hand
+          let shapes = event === lastEvent ? lastShapes : byEvent.get(event);
           if (!shapes) byEvent.set(event, (shapes = new Map()));
+          lastEvent = event;
+          lastShapes = shapes;
           let prepared = shapes.get(key);
           if (prepared === undefined) {
             prepared = prepare(event);
             shapes.set(key, prepared);
             // once settled, later subscribers take the synchronous path
-            if (prepared instanceof Promise) void prepared.then((p) => shapes.set(key, p), () => shapes.delete(key));
+            const settled = shapes;
+            if (prepared instanceof Promise) void prepared.then((p) => settled.set(key, p), () => settled.delete(key));
           }
           return prepared instanceof Promise ? prepared.then((p) => fill(p, event)) : fill(prepared, event);
         },
@@ -202,10 +208,22 @@ function setAt(data: unknown, path: readonly (string | number)[], value: string)
 
 /** The shared JSON with this subscriber's values in its holes; `alone()` when one cannot be filled. */
 function fillHoles(prepared: Prepared, ctx: unknown, alone: () => Promise<string>): string | Promise<string> {
+  const { holes } = prepared;
+  // one hole (Message.mine): no arrays, the leaf's JSON is the variant's key
+  if (holes.length === 1) {
+    const h = holes[0]!;
+    let v: unknown;
+    try {
+      v = h.resolve(h.parent, h.args, ctx, h.info);
+    } catch {
+      return alone();
+    }
+    return v instanceof Promise ? v.then((value) => spliceOne(prepared, value, alone), alone) : spliceOne(prepared, v, alone);
+  }
   const raw: unknown[] = [];
   let pending = false;
   try {
-    for (const h of prepared.holes) {
+    for (const h of holes) {
       const v = h.resolve(h.parent, h.args, ctx, h.info);
       if (v instanceof Promise) pending = true;
       raw.push(v);
@@ -213,34 +231,49 @@ function fillHoles(prepared: Prepared, ctx: unknown, alone: () => Promise<string
   } catch {
     return alone();
   }
-  const splice = (values: readonly unknown[]): string | Promise<string> => {
-    const json: string[] = [];
-    for (let i = 0; i < values.length; i++) {
-      const leaf = leafJson(prepared.holes[i]!, values[i]);
-      if (leaf === undefined) return alone();
-      json.push(leaf);
-    }
-    const key = json.join('\u0000');
-    let filled = prepared.variants.get(key);
-    if (filled === undefined) {
-      filled = prepared.parts[0]!;
-      for (let i = 0; i < json.length; i++) filled += json[i]! + prepared.parts[i + 1]!;
-      prepared.variants.set(key, filled);
-    }
-    return filled;
-  };
-  return pending ? Promise.all(raw).then(splice, alone) : splice(raw);
+  return pending ? Promise.all(raw).then((values) => splice(prepared, values, alone), alone) : splice(prepared, raw, alone);
+}
+
+function spliceOne(prepared: Prepared, value: unknown, alone: () => Promise<string>): string | Promise<string> {
+  const leaf = leafJson(prepared.holes[0]!, value);
+  if (leaf === undefined) return alone();
+  let filled = prepared.variants.get(leaf);
+  if (filled === undefined) prepared.variants.set(leaf, (filled = prepared.parts[0]! + leaf + prepared.parts[1]!));
+  return filled;
+}
+
+/** The JSON with `values` in the holes, made once per distinct set of values. */
+function splice(prepared: Prepared, values: readonly unknown[], alone: () => Promise<string>): string | Promise<string> {
+  const { holes, parts } = prepared;
+  let key = '';
+  const leaves: string[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const leaf = leafJson(holes[i]!, values[i]);
+    if (leaf === undefined) return alone();
+    key = i === 0 ? leaf : `${key}\u0000${leaf}`;
+    leaves.push(leaf);
+  }
+  let filled = prepared.variants.get(key);
+  if (filled === undefined) {
+    filled = parts[0]!;
+    for (let i = 0; i < leaves.length; i++) filled += leaves[i]! + parts[i + 1]!;
+    prepared.variants.set(key, filled);
+  }
+  return filled;
 }
 
 /** A leaf's value as graphql-js would complete it, as JSON; undefined when that would be an error. */
 function leafJson(hole: Hole, value: unknown): string | undefined {
   if (value === null || value === undefined) return hole.nonNull ? undefined : 'null';
+  let serialised: unknown;
   try {
-    const serialised = hole.type.serialize(value);
-    return serialised === null || serialised === undefined ? undefined : JSON.stringify(serialised);
+    serialised = hole.type.serialize(value);
   } catch {
     return undefined;
   }
+  if (serialised === true) return 'true';
+  if (serialised === false) return 'false';
+  return serialised === null || serialised === undefined ? undefined : JSON.stringify(serialised);
 }
 
 /**

@@ -155,6 +155,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
   /**
    * Frames go out without waiting for the network, so a slow reader's backlog accumulates in one
    * place, ws's send buffer, where it is counted in bytes and bounded.
+   *
+   * The frames one socket gets in one turn of the event loop (live events that arrived together)
+   * leave in one write: its TCP socket is corked at the first and uncorked on the next tick.
    */
   const transmit = (socket: WebSocket, data: string) => {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -164,7 +167,20 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       closeSocket(socket, WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
       return;
     }
+    const raw = tcpOf.get(socket);
+    if (raw && !corked.has(raw)) {
+      if (corked.size === 0) setImmediate(uncorkAll);
+      corked.add(raw);
+      raw.cork();
+    }
     socket.send(data);
+  };
+  /** The TCP socket under each WebSocket (ours: the upgrade handed it over), for corking. */
+  const tcpOf = new WeakMap<WebSocket, Duplex>();
+  const corked = new Set<Duplex>();
+  const uncorkAll = () => {
+    for (const raw of corked) raw.uncork();
+    corked.clear();
   };
 
   // one timer pings every socket (not one per socket): a socket that has not answered the previous
@@ -184,6 +200,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     metrics.openSockets.inc();
+    tcpOf.set(socket, request.socket);
     socket.on('pong', () => unanswered.delete(socket));
     socket.on('error', (err) => logger.debug({ err }, 'socket error'));
 

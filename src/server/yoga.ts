@@ -76,6 +76,9 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
     multipart: false,
     // replaced by useOriginPolicy: yoga's default reflects any Origin, with credentials
     cors: false,
+    // http.ts reads every body before yoga, bounded (HttpOptions.maxBodyBytes): yoga's own limit
+    // would pipe it through a TransformStream once more, a third of a small request's cost
+    maxRequestBodySize: false,
     context: async (initial) => {
       if (initial.viewer !== undefined) {
         return {
