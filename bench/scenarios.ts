@@ -294,8 +294,11 @@ export interface MemoryResult {
   readonly heapPerConnNoGc: number;
 }
 
-/** Rooms each idle connection watches besides its open room (the web page watches every room of its list). */
-export const WATCHED = 4;
+/**
+ * Rooms each idle connection watches besides its open room: the web page watches every room of
+ * its list (up to 80); a list of ten rooms here.
+ */
+export const WATCHED = 9;
 
 /** `total` idle connections, each with the web page's subscriptions; memory growth per connection. */
 export async function runMemory(rooms: readonly string[], total: number, target: Target, load: LoadClient, users: Users): Promise<MemoryResult> {

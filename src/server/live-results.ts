@@ -107,66 +107,105 @@ const NONCE = randomBytes(6).toString('hex');
 const UNSHARED = null;
 
 export function createLiveResults(options: LiveResultsOptions): LiveResults {
-  const { schema, present } = options;
-  const onShared = options.onSharedExecution ?? (() => {});
-  const onSubscriber = options.onSubscriberExecution ?? (() => {});
-  const detecting = detectingSchema(schema);
+  return new Results(options);
+}
+
+type Shaped = Prepared | typeof UNSHARED;
+
+/** The state every plan shares (one per server). */
+class Results implements LiveResults {
+  readonly detecting: GraphQLSchema;
+  readonly onShared: () => void;
+  readonly onSubscriber: () => void;
   /** event -> shape key -> prepared result; entries go when the event is no longer referenced. */
-  const byEvent = new WeakMap<object, Map<string, Prepared | typeof UNSHARED | Promise<Prepared | typeof UNSHARED>>>();
-  const documentIds = new WeakMap<DocumentNode, number>();
-  let nextDocumentId = 0;
-  let lastEvent: object | undefined;
-  let lastShapes: Map<string, Prepared | typeof UNSHARED | Promise<Prepared | typeof UNSHARED>> | undefined;
+  private readonly byEvent = new WeakMap<object, Map<string, Shaped | Promise<Shaped>>>();
+  private readonly documentIds = new WeakMap<DocumentNode, number>();
+  private nextDocumentId = 0;
+  // every subscriber of an event asks in turn: the last event's shapes are at hand
+  private lastEvent: object | undefined;
+  private lastShapes: Map<string, Shaped | Promise<Shaped>> | undefined;
 
-  return {
-    plan(args) {
-      const ctx = args.contextValue;
-      const services = (ctx as { services?: unknown } | null | undefined)?.services;
-      let documentId = documentIds.get(args.document);
-      if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
-      const used = variablesOfSelection(args.document, args.operationName);
-      const values: Record<string, unknown> = {};
-      for (const name of used) if (args.variableValues && name in args.variableValues) values[name] = args.variableValues[name];
-      const key = `${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(values)}`;
+  constructor(readonly options: LiveResultsOptions) {
+    this.detecting = detectingSchema(options.schema);
+    this.onShared = options.onSharedExecution ?? (() => {});
+    this.onSubscriber = options.onSubscriberExecution ?? (() => {});
+  }
 
-      const alone = async (event: unknown): Promise<string> => {
-        onSubscriber();
-        return serialise(present(await execute({ ...args, rootValue: event }), ctx));
-      };
-      const prepare = (event: object): Prepared | typeof UNSHARED | Promise<Prepared | typeof UNSHARED> => {
-        onShared();
-        const detection = new Detection();
-        const result = execute({ ...args, schema: detecting, rootValue: event, contextValue: sharedContext(services, detection) });
-        const done = (r: ExecutionResult) => (detection.tainted || detection.unfillable ? UNSHARED : template(present(r, null), detection));
-        return result instanceof Promise ? result.then(done) : done(result);
-      };
-      const fill = (prepared: Prepared | typeof UNSHARED, event: unknown): string | Promise<string> => {
-        if (prepared === UNSHARED) return alone(event);
-        if (prepared.holes.length === 0) return prepared.parts[0]!;
-        return fillHoles(prepared, ctx, () => alone(event));
-      };
+  plan(args: ExecutionArgs): LivePlan {
+    let documentId = this.documentIds.get(args.document);
+    if (documentId === undefined) this.documentIds.set(args.document, (documentId = this.nextDocumentId++));
+    const values: Record<string, unknown> = {};
+    for (const name of variablesOfSelection(args.document, args.operationName)) {
+      if (args.variableValues && name in args.variableValues) values[name] = args.variableValues[name];
+    }
+    return new Plan(this, args, flat(`${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(values)}`));
+  }
 
-      return {
-        json(event) {
-          if (typeof event !== 'object' || event === null) return alone(event);
-          // every subscriber of an event asks in turn: the last event's shapes are at hand
-          let shapes = event === lastEvent ? lastShapes : byEvent.get(event);
-          if (!shapes) byEvent.set(event, (shapes = new Map()));
-          lastEvent = event;
-          lastShapes = shapes;
-          let prepared = shapes.get(key);
-          if (prepared === undefined) {
-            prepared = prepare(event);
-            shapes.set(key, prepared);
-            // once settled, later subscribers take the synchronous path
-            const settled = shapes;
-            if (prepared instanceof Promise) void prepared.then((p) => settled.set(key, p), () => settled.delete(key));
-          }
-          return prepared instanceof Promise ? prepared.then((p) => fill(p, event)) : fill(prepared, event);
-        },
-      };
-    },
-  };
+  /** The shapes already made for `event`. */
+  shapesOf(event: object): Map<string, Shaped | Promise<Shaped>> {
+    let shapes = event === this.lastEvent ? this.lastShapes : this.byEvent.get(event);
+    if (!shapes) this.byEvent.set(event, (shapes = new Map()));
+    this.lastEvent = event;
+    this.lastShapes = shapes;
+    return shapes;
+  }
+}
+
+/** One subscription's way to its results (one per subscription: a class, its methods shared). */
+class Plan implements LivePlan {
+  constructor(
+    private readonly results: Results,
+    private readonly args: ExecutionArgs,
+    /** Its shape: subscriptions with the same key get the same result for an event, bar the holes. */
+    private readonly key: string,
+  ) {}
+
+  json(event: unknown): string | Promise<string> {
+    if (typeof event !== 'object' || event === null) return this.alone(event);
+    const shapes = this.results.shapesOf(event);
+    const { key } = this;
+    let prepared = shapes.get(key);
+    if (prepared === undefined) {
+      prepared = this.prepare(event);
+      shapes.set(key, prepared);
+      // once settled, later subscribers take the synchronous path
+      if (prepared instanceof Promise) void prepared.then((p) => shapes.set(key, p), () => shapes.delete(key));
+    }
+    return prepared instanceof Promise ? prepared.then((p) => this.fill(p, event)) : this.fill(prepared, event);
+  }
+
+  /** Executes `event` once for every subscriber of this shape, noting what reads the viewer. */
+  private prepare(event: object): Shaped | Promise<Shaped> {
+    const { results, args } = this;
+    results.onShared();
+    const detection = new Detection();
+    const services = (args.contextValue as { services?: unknown } | null | undefined)?.services;
+    const result = execute({ ...args, schema: results.detecting, rootValue: event, contextValue: sharedContext(services, detection) });
+    const done = (r: ExecutionResult) => (detection.tainted || detection.unfillable ? UNSHARED : template(results.options.present(r, null), detection));
+    return result instanceof Promise ? result.then(done) : done(result);
+  }
+
+  private fill(prepared: Shaped, event: unknown): string | Promise<string> {
+    if (prepared === UNSHARED) return this.alone(event);
+    if (prepared.holes.length === 0) return prepared.parts[0]!;
+    return fillHoles(prepared, this.args.contextValue, () => this.alone(event));
+  }
+
+  /** This subscriber's result of `event`, executed for it alone. */
+  private async alone(event: unknown): Promise<string> {
+    this.results.onSubscriber();
+    return serialise(this.results.options.present(await execute({ ...this.args, rootValue: event }), this.args.contextValue));
+  }
+}
+
+/**
+ * The string as one flat sequence: a string built by concatenation is a tree of pieces until V8
+ * flattens it (reading a character does), which for a string kept per subscription costs more
+ * than its characters.
+ */
+export function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 /** The JSON of a result as graphql-ws sends it: data first, errors (masked already) after. */

@@ -147,7 +147,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       return args;
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
-    subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as ExecutionResult,
+    subscribe: async (args) => options.live.operation(args, await (args.rootValue as Enveloped).subscribe(args)) as ExecutionResult,
     // errors that end an operation (its source failed, access lost), masked as over HTTP
     onError: (_ctx, _id, _payload, errors) => options.live.errors(errors),
   });
@@ -157,7 +157,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
    * place, ws's send buffer, where it is counted in bytes and bounded.
    *
    * The frames one socket gets in one turn of the event loop (live events that arrived together)
-   * leave in one write: its TCP socket is corked at the first and uncorked on the next tick.
+   * leave in one write: its TCP socket is corked at the first and uncorked after this turn's I/O (setImmediate).
    */
   const transmit = (socket: WebSocket, data: string) => {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -210,13 +210,13 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         send: (data) => transmit(socket, data),
         close: (code, reason) => closeSocket(socket, code ?? 1000, reason ?? ''),
         onMessage: (cb) =>
-          socket.on('message', async (data) => {
-            try {
-              await cb(data.toString());
-            } catch (err) {
+          // not an async function: graphql-ws's handler of a subscribe message lasts as long as the
+          // subscription, and an awaiting frame here would keep the message's buffer that long too
+          socket.on('message', (data) => {
+            cb(data.toString()).catch((err: unknown) => {
               logger.error({ err }, 'graphql-ws message handling failed');
               closeSocket(socket, CloseCode.InternalServerError, 'Internal server error');
-            }
+            });
           }),
       },
       { socket, clientAddress: options.clientAddress?.(request) ?? null },

@@ -13,6 +13,7 @@ import { useHttpSubscriptionLifetime } from './http-subscriptions.js';
 import { createOriginPolicy, useOriginPolicy, type OriginPolicy } from './origins.js';
 import { createStreamLimits, type StreamLimits } from './stream-limits.js';
 import type { ChatContext, Services } from '../resolvers/context.js';
+import { flat } from './live-results.js';
 import type { Logger } from './logger.js';
 
 /** The contract's bound on document depth, counted through fragments. */
@@ -84,7 +85,8 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
         return {
           services,
           viewer: initial.viewer,
-          requestId: randomUUID(),
+          // kept as long as the operation: one flat string, not randomUUID's tree of pieces
+          requestId: flat(randomUUID()),
           clientAddress: initial.clientAddress ?? null,
         };
       }
