@@ -12,14 +12,14 @@
  *
  * It checks nothing about the caller (no JWT, no rooms, no rate limits): a lower bound, not a product.
  *
- * Env: PORT (0 = any; the bound port is printed as `listening <port>` on stdout), REDIS_URL, KEY_PREFIX.
+ * Env: PORT (0 = any; the bound port is printed as `listening <port>` on stdout), REDIS_URL, KEY_PREFIX,
+ * ISO_FROM_MS_LUA (src/pubsub's Lua date helper).
  * HTTP: POST /send {room,text} -> the message JSON; GET /ready; GET /mem -> process.memoryUsage() and counts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ISO_FROM_MS_LUA } from '../src/pubsub/redis/index.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,7 +27,10 @@ const prefix = `${process.env.KEY_PREFIX ?? 'bench:'}ref:`;
 const MAX_BACKLOG = 1024 * 1024;
 const PING_MS = 30_000;
 
-// createdAt from the id's milliseconds with the server's own Lua helper (Redis' Lua has no date library)
+// createdAt from the id's milliseconds with the server's own Lua helper (Redis' Lua has no date
+// library), which the orchestrator hands over from src/pubsub: this process loads nothing of the server
+const ISO_FROM_MS_LUA = process.env.ISO_FROM_MS_LUA;
+if (!ISO_FROM_MS_LUA?.includes('function iso_from_ms')) throw new Error('ISO_FROM_MS_LUA: the Lua date helper of src/pubsub is required');
 const APPEND = `${ISO_FROM_MS_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

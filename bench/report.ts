@@ -63,20 +63,34 @@ export function printDelivery(results: readonly DeliveryResult[]): void {
   }
 }
 
-/** Connect+subscribe times per document and target; the server's resuming documents as a ratio to its basic one. */
-export function printConnect(n: number, results: readonly ConnectResult[]): void {
+const median = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
+};
+
+/** Connect+subscribe times per document and target (medians of the rounds); the resuming documents as a ratio to the basic one. */
+export function printConnect(n: number, rounds: number, results: readonly ConnectResult[]): void {
   if (results.length === 0) return;
-  say(`\nScenario 5: ${n} subscribers connect and subscribe to one room at once (resuming ones each from its own cursor, up to 10 messages back)`);
-  const header = ['', 'acked+subscribe sent ms', 'all live ms', 'vs basic', 'vs reference'];
-  const rows = results.map((r) => {
-    const basic = results.find((b) => b.kind === r.kind && b.document.name === 'basic');
-    const ref = results.find((b) => b.kind === 'reference' && b.document.name === r.document.name);
+  say(`\nScenario 5: ${n} subscribers connect and subscribe to one room at once (resuming ones each from its own cursor, up to 10 messages back); median of ${rounds} rounds`);
+  const groups = new Map<string, ConnectResult[]>();
+  for (const r of results) {
+    const k = `${r.document.name} ${r.kind}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const liveOf = (doc: string, kind: string) => median((groups.get(`${doc} ${kind}`) ?? []).map((r) => r.liveMs));
+  const header = ['', 'acked+subscribe sent ms', 'all live ms', 'rounds', 'vs basic', 'vs reference'];
+  const rows = [...groups].map(([k, rs]) => {
+    const { document, kind } = rs[0]!;
+    const live = median(rs.map((r) => r.liveMs));
+    const basic = liveOf('basic', kind);
+    const ref = liveOf(document.name, 'reference');
     return [
-      `${r.document.name} ${r.kind}`,
-      fmt(r.openMs, 0),
-      fmt(r.liveMs, 0),
-      basic && basic !== r ? ratio(r.liveMs, basic.liveMs) : '',
-      ref && ref !== r ? ratio(r.liveMs, ref.liveMs) : '',
+      k,
+      fmt(median(rs.map((r) => r.openMs)), 0),
+      fmt(live, 0),
+      rs.map((r) => fmt(r.liveMs, 0)).join('/'),
+      document.name !== 'basic' ? ratio(live, basic) : '',
+      kind !== 'reference' ? ratio(live, ref) : '',
     ];
   });
   say(table(header, rows));
@@ -84,7 +98,12 @@ export function printConnect(n: number, results: readonly ConnectResult[]): void
     if (r.open.failed || r.probe.missing || r.probe.ended) {
       say(`  ${r.document.name} ${r.kind}: ${r.open.failed} failed to open, ${r.probe.missing} never live, ${r.probe.ended} ended by the peer${r.probe.firstEnd ? ` (${r.probe.firstEnd})` : ''}`);
     }
-    summary.push([`5 ${r.document.name} ${r.kind}`, '', '', '', '', '', '', '', '', `connect+subscribe ${fmt(r.liveMs, 0)} ms`]);
+  }
+  for (const [k, rs] of groups) {
+    const { document, kind } = rs[0]!;
+    const live = median(rs.map((r) => r.liveMs));
+    const vsBasic = document.name !== 'basic' ? `, ${ratio(live, liveOf('basic', kind))} of basic` : '';
+    summary.push([`5 ${k}`, '', '', '', '', '', '', '', '', `connect+subscribe ${fmt(live, 0)} ms${vsBasic}`]);
   }
 }
 

@@ -23,6 +23,7 @@ export interface DeliverySpec {
   readonly document: BenchDocument;
   /** rate: an open loop at a fixed rate (not a capacity figure); max: a fixed count as fast as `senders` go. */
   readonly mode: { readonly kind: 'rate'; readonly rate: number; readonly seconds: number } | { readonly kind: 'max'; readonly count: number; readonly senders: number };
+  /** Unmeasured messages sent before the subscribers come (the rooms' history: resuming ones start from it). */
   readonly warmup: number;
 }
 
@@ -56,7 +57,7 @@ export class Users {
   }
 }
 
-/** Messages sent into a room before anyone subscribes, so that resuming subscribers have cursors. */
+/** Resuming subscribers resume from one of their room's last HISTORY messages (the last: caught up). */
 const HISTORY = 10;
 
 /**
@@ -72,8 +73,8 @@ async function writeHistory(target: Target, rooms: readonly string[], perRoom: n
   return ids;
 }
 
-/** Subscriber j's cursor in a room: one of the room's last ids (the last one: caught up, no backlog). */
-const cursorOf = (ids: readonly string[] | undefined, j: number) => (ids?.length ? ids[ids.length - 1 - (j % ids.length)] : undefined);
+/** Subscriber j's cursor in a room: one of the room's last HISTORY ids (the last one: caught up, no backlog). */
+const cursorOf = (ids: readonly string[] | undefined, j: number) => (ids?.length ? ids[ids.length - 1 - (j % Math.min(HISTORY, ids.length))] : undefined);
 
 /** `perRoom` sockets per room, spread over the instances, each with `subscriptions(room, j)`. */
 function socketsFor(target: Target, users: Users, rooms: readonly string[], perRoom: number, subscriptions: (room: string, j: number) => SubscriptionSpec[]) {
@@ -104,20 +105,10 @@ async function openSockets(load: LoadClient, target: Target, plan: { queries: st
 }
 
 /**
- * Sends `warmup` unmeasured messages (probe-prefixed: never counted), then probe rounds until
- * every open subscriber saw the probe of its room: their subscriptions are live and everything
- * sent before has arrived.
+ * Probe rounds until every open subscriber saw the probe of its room: their subscriptions are
+ * live and everything sent before has arrived.
  */
-async function warmAndProbe(load: LoadClient, target: Target, rooms: readonly string[], warmup: number): Promise<ProbeReply> {
-  if (warmup > 0) {
-    await pool(
-      Array.from({ length: warmup }, (_, k) => k),
-      8,
-      async (k) => {
-        await target.send(k % 2, rooms[k % rooms.length]!, `${PROBE_PREFIX}warm ${k}`, k).catch(() => {});
-      },
-    );
-  }
+async function probeAll(load: LoadClient, target: Target, rooms: readonly string[]): Promise<ProbeReply> {
   let last: ProbeReply = { missing: NaN, ended: 0, lastNs: NaN };
   for (let round = 0; round < 4; round++) {
     const token = `${TAG}-${round}-${randomBytes(3).toString('hex')}`;
@@ -144,10 +135,11 @@ export interface WindowHooks {
 export async function runDelivery(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis, users: Users, hooks?: WindowHooks): Promise<DeliveryResult> {
   note(`${spec.title}, ${spec.document.name}: ${target.kind}`);
   await target.prepareRooms(spec.rooms);
-  const history = spec.document.resumes ? await writeHistory(target, spec.rooms, Math.min(HISTORY, spec.perRoom)) : new Map<string, string[]>();
+  // the warm-up is the rooms' history, for every document alike: resuming subscribers start from it
+  const history = await writeHistory(target, spec.rooms, Math.max(1, Math.ceil(spec.warmup / spec.rooms.length)));
   const plan = socketsFor(target, users, spec.rooms, spec.perRoom, (room, j) => [subscriptionOf(spec.document, room, cursorOf(history.get(room), j))]);
   const open = await openSockets(load, target, plan);
-  const probe = await warmAndProbe(load, target, spec.rooms, spec.warmup);
+  const probe = await probeAll(load, target, spec.rooms);
 
   const expected: Record<string, string[]> = {};
   for (const room of spec.rooms) expected[room] = [];
@@ -248,9 +240,9 @@ const CONNECT_PROBE_MS = 20;
  * CONNECT_PROBE_MS meanwhile. The time is until the last subscriber received one: connected,
  * signed in, subscribed, its backlog sent, live.
  */
-export async function runConnect(document: BenchDocument, n: number, target: Target, load: LoadClient, users: Users): Promise<ConnectResult> {
-  note(`connect+subscribe, ${n} subscribers, ${document.name}: ${target.kind}`);
-  const room = `c-${TAG}-${document.name}`;
+export async function runConnect(document: BenchDocument, n: number, round: number, target: Target, load: LoadClient, users: Users): Promise<ConnectResult> {
+  note(`connect+subscribe, ${n} subscribers, ${document.name}, round ${round}: ${target.kind}`);
+  const room = `c-${TAG}-${document.name}-${round}`;
   await target.prepareRooms([room]);
   const history = await writeHistory(target, [room], HISTORY);
   const plan = socketsFor(target, users, [room], n, (r, j) => [subscriptionOf(document, r, cursorOf(history.get(r), j))]);
@@ -314,7 +306,7 @@ export async function runMemory(rooms: readonly string[], total: number, target:
   };
   const plan = socketsFor(target, users, rooms, Math.ceil(total / rooms.length), subscriptions);
   const open = await openSockets(load, target, plan);
-  const probe = await warmAndProbe(load, target, rooms, 0);
+  const probe = await probeAll(load, target, rooms);
   await sleep(2000);
   const after = await memorySnapshot(target);
   await load.call<CloseReply>({ cmd: 'close', timeoutMs: 5000 }, 60_000);

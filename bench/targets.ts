@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { createTokenService } from '../src/auth/tokens.js';
+import { ISO_FROM_MS_LUA } from '../src/pubsub/redis/index.js';
 import { freePort, waitFor } from '../test/support/net.js';
 import { get, gql, pool, post } from './http.js';
 import { startProc, type Proc } from './proc.js';
@@ -191,6 +192,7 @@ async function startReference(n: number, dir: string): Promise<Instance> {
     REDIS_URL,
     KEY_PREFIX: PREFIX,
     NODE_ENV: 'production',
+    ISO_FROM_MS_LUA,
   });
   const port = Number((await proc.waitForLine(/^listening (\d+)$/, 15_000))[1]);
   const base = `http://127.0.0.1:${port}`;

@@ -360,7 +360,11 @@ function detectingSchema(schema: GraphQLSchema): GraphQLSchema {
           } finally {
             detection.depth--;
           }
-          if (detection.reads !== before) return hole(detection, { parent, args, info, resolve });
+          if (detection.reads !== before) {
+            // what it gave the subscriber-less context is dropped (an async resolver may reject)
+            if (value instanceof Promise) value.catch(() => {});
+            return hole(detection, { parent, args, info, resolve });
+          }
           if (failure) throw failure.error;
           return value;
         },
