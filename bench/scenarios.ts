@@ -57,6 +57,9 @@ export class Users {
   }
 }
 
+/** Sends of a fixed-rate scenario waiting for their answer at most. */
+const IN_FLIGHT = 64;
+
 /** Resuming subscribers resume from one of their room's last HISTORY messages (the last: caught up). */
 const HISTORY = 10;
 
@@ -163,7 +166,9 @@ export async function runDelivery(spec: DeliverySpec, target: Target, load: Load
   const t0 = nowNs();
   let sent = 0;
   if (spec.mode.kind === 'rate') {
-    // open loop: message k leaves at t0 + k/rate whatever the answers do (up to 512 in flight)
+    // open loop: message k leaves at t0 + k/rate whatever the answers do, up to IN_FLIGHT at once:
+    // a target that cannot keep up (a busy machine) is then sent to more slowly, instead of being
+    // buried under hundreds of open requests that its figures would mostly measure
     const { rate, seconds } = spec.mode;
     const n = Math.round(rate * seconds);
     const inflight = new Set<Promise<void>>();
@@ -171,7 +176,7 @@ export async function runDelivery(spec: DeliverySpec, target: Target, load: Load
     for (let k = 0; k < n; k++) {
       const wait = startMs + (k * 1000) / rate - performance.now();
       if (wait >= 1) await sleep(wait);
-      while (inflight.size >= 512) await Promise.race(inflight);
+      while (inflight.size >= IN_FLIGHT) await Promise.race(inflight);
       const p: Promise<void> = sendOne(k).finally(() => inflight.delete(p));
       inflight.add(p);
     }
