@@ -58,7 +58,6 @@ import {
   runConnect,
   runDelivery,
   runMemory,
-  Users,
   WATCHED,
   type ConnectResult,
   type DeliveryResult,
@@ -67,7 +66,7 @@ import {
 } from './scenarios.js';
 import { note, PREFIX, REDIS_URL, say, SETTINGS, TAG } from './settings.js';
 import type { CloseReply } from './shared.js';
-import { startReferenceTarget, startServerTarget, subscriberTokens, type Target } from './targets.js';
+import { startReferenceTarget, startServerTarget, type Target } from './targets.js';
 
 /** Scenario 5 runs each document on each target this many times (the median is printed). */
 const CONNECT_ROUNDS = 3;
@@ -171,15 +170,13 @@ async function main(): Promise<void> {
         return undefined;
       }
     };
-    const [serverT, baseT, refT, tokens] = await Promise.all([
-      started('the server', () => startServerTarget('server', server.args, PREFIX)),
-      baseline ? started('the baseline', () => startServerTarget('baseline', baseline.args, `${PREFIX}base:`)) : undefined,
-      started('the reference', () => startReferenceTarget(benchDir)),
-      subscriberTokens(maxSockets),
+    const [serverT, baseT, refT] = await Promise.all([
+      started('the server', () => startServerTarget('server', server.args, PREFIX, maxSockets)),
+      baseline ? started('the baseline', () => startServerTarget('baseline', baseline.args, `${PREFIX}base:`, maxSockets)) : undefined,
+      started('the reference', () => startReferenceTarget(benchDir, maxSockets)),
     ]);
     const targets = [serverT, baseT, refT].filter((t): t is Target => t !== undefined);
     if (targets.length === 0) throw new Error('no target started');
-    const users = new Users(tokens);
     const load = new LoadClient(startProc('load client', [join(benchDir, 'load-client.js')], {}));
 
     for (const n of [1, 2, 3] as const) {
@@ -189,7 +186,7 @@ async function main(): Promise<void> {
         const spec = deliverySpec(n, DOCUMENTS[name]);
         const results: DeliveryResult[] = [];
         for (const t of targets) {
-          const r = await attempt(`scenario ${n} ${name} ${t.kind}`, t, load, () => runDelivery(spec, t, load, redis, users));
+          const r = await attempt(`scenario ${n} ${name} ${t.kind}`, t, load, () => runDelivery(spec, t, load, redis));
           if (r) results.push(r);
         }
         printDelivery(results);
@@ -199,7 +196,7 @@ async function main(): Promise<void> {
       const rooms = Array.from({ length: 20 }, (_, i) => `s4-${TAG}-${i}`);
       const results: MemoryResult[] = [];
       for (const t of targets) {
-        const r = await attempt(`scenario 4 ${t.kind}`, t, load, () => runMemory(rooms, SETTINGS.idle, t, load, users));
+        const r = await attempt(`scenario 4 ${t.kind}`, t, load, () => runMemory(rooms, SETTINGS.idle, t, load));
         if (r) results.push(r);
       }
       printMemory(
@@ -213,7 +210,7 @@ async function main(): Promise<void> {
       for (let round = 1; round <= CONNECT_ROUNDS; round++) {
         for (const name of SETTINGS.documents) {
           for (const t of targets) {
-            const r = await attempt(`scenario 5 ${name} ${t.kind}`, t, load, () => runConnect(DOCUMENTS[name], SETTINGS.connect, round, t, load, users));
+            const r = await attempt(`scenario 5 ${name} ${t.kind}`, t, load, () => runConnect(DOCUMENTS[name], SETTINGS.connect, round, t, load));
             if (r) results.push(r);
           }
         }
@@ -228,7 +225,7 @@ async function main(): Promise<void> {
       const spec = deliverySpec(profile.scenario, DOCUMENTS[profile.document]);
       for (const t of targets) {
         await attempt(`profile ${t.kind}`, t, load, () =>
-          profileScenario({ ...spec, rooms: spec.rooms.map((r) => `p-${r}-${t.kind}`) }, t, load, redis, users),
+          profileScenario({ ...spec, rooms: spec.rooms.map((r) => `p-${r}-${t.kind}`) }, t, load, redis),
         );
       }
     }

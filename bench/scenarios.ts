@@ -48,15 +48,6 @@ export interface DeliveryResult {
   readonly extra: Record<string, number>;
 }
 
-/** The tokens of distinct users, handed out in turn to the sockets of a run. */
-export class Users {
-  private next = 0;
-  constructor(private readonly tokens: readonly string[]) {}
-  take(): string {
-    return this.tokens[this.next++ % this.tokens.length]!;
-  }
-}
-
 /** Sends of a fixed-rate scenario waiting for their answer at most. */
 const IN_FLIGHT = 64;
 
@@ -80,7 +71,7 @@ async function writeHistory(target: Target, rooms: readonly string[], perRoom: n
 const cursorOf = (ids: readonly string[] | undefined, j: number) => (ids?.length ? ids[ids.length - 1 - (j % Math.min(HISTORY, ids.length))] : undefined);
 
 /** `perRoom` sockets per room, spread over the instances, each with `subscriptions(room, j)`. */
-function socketsFor(target: Target, users: Users, rooms: readonly string[], perRoom: number, subscriptions: (room: string, j: number) => SubscriptionSpec[]) {
+function socketsFor(target: Target, rooms: readonly string[], perRoom: number, subscriptions: (room: string, j: number) => SubscriptionSpec[]) {
   const queries: string[] = [];
   const indexOf = (q: string) => {
     const i = queries.indexOf(q);
@@ -91,7 +82,7 @@ function socketsFor(target: Target, users: Users, rooms: readonly string[], perR
     for (let j = 0; j < perRoom; j++) {
       sockets.push({
         url: target.instances[(j + r) % target.instances.length]!.wsUrl,
-        token: users.take(),
+        token: target.users.take(),
         room,
         subscriptions: subscriptions(room, j).map((s) => ({ ...s, query: indexOf(s.query) })),
       });
@@ -135,12 +126,12 @@ export interface WindowHooks {
   done(): Promise<void>;
 }
 
-export async function runDelivery(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis, users: Users, hooks?: WindowHooks): Promise<DeliveryResult> {
+export async function runDelivery(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis, hooks?: WindowHooks): Promise<DeliveryResult> {
   note(`${spec.title}, ${spec.document.name}: ${target.kind}`);
   await target.prepareRooms(spec.rooms);
   // the warm-up is the rooms' history, for every document alike: resuming subscribers start from it
   const history = await writeHistory(target, spec.rooms, Math.max(1, Math.ceil(spec.warmup / spec.rooms.length)));
-  const plan = socketsFor(target, users, spec.rooms, spec.perRoom, (room, j) => [subscriptionOf(spec.document, room, cursorOf(history.get(room), j))]);
+  const plan = socketsFor(target, spec.rooms, spec.perRoom, (room, j) => [subscriptionOf(spec.document, room, cursorOf(history.get(room), j))]);
   const open = await openSockets(load, target, plan);
   const probe = await probeAll(load, target, spec.rooms);
 
@@ -245,12 +236,12 @@ const CONNECT_PROBE_MS = 20;
  * CONNECT_PROBE_MS meanwhile. The time is until the last subscriber received one: connected,
  * signed in, subscribed, its backlog sent, live.
  */
-export async function runConnect(document: BenchDocument, n: number, round: number, target: Target, load: LoadClient, users: Users): Promise<ConnectResult> {
+export async function runConnect(document: BenchDocument, n: number, round: number, target: Target, load: LoadClient): Promise<ConnectResult> {
   note(`connect+subscribe, ${n} subscribers, ${document.name}, round ${round}: ${target.kind}`);
   const room = `c-${TAG}-${document.name}-${round}`;
   await target.prepareRooms([room]);
   const history = await writeHistory(target, [room], HISTORY);
-  const plan = socketsFor(target, users, [room], n, (r, j) => [subscriptionOf(document, r, cursorOf(history.get(r), j))]);
+  const plan = socketsFor(target, [room], n, (r, j) => [subscriptionOf(document, r, cursorOf(history.get(r), j))]);
   const token = `${TAG}-connect-${randomBytes(3).toString('hex')}`;
   let probing = true;
   let k = 0;
@@ -298,7 +289,7 @@ export interface MemoryResult {
 export const WATCHED = 9;
 
 /** `total` idle connections, each with the web page's subscriptions; memory growth per connection. */
-export async function runMemory(rooms: readonly string[], total: number, target: Target, load: LoadClient, users: Users): Promise<MemoryResult> {
+export async function runMemory(rooms: readonly string[], total: number, target: Target, load: LoadClient): Promise<MemoryResult> {
   note(`scenario 4: ${target.kind}`);
   await target.prepareRooms(rooms);
   const history = await writeHistory(target, rooms, 1);
@@ -309,7 +300,7 @@ export async function runMemory(rooms: readonly string[], total: number, target:
     const others = Array.from({ length: WATCHED }, (_, w) => rooms[(r + j + w + 1) % rooms.length]!).filter((o) => o !== room);
     return webPageSubscriptions(room, others, history.get(room)?.[0]);
   };
-  const plan = socketsFor(target, users, rooms, Math.ceil(total / rooms.length), subscriptions);
+  const plan = socketsFor(target, rooms, Math.ceil(total / rooms.length), subscriptions);
   const open = await openSockets(load, target, plan);
   const probe = await probeAll(load, target, rooms);
   await sleep(2000);
@@ -333,7 +324,7 @@ export async function runMemory(rooms: readonly string[], total: number, target:
 }
 
 /** An extra, unmeasured run of `spec` with the CPU profiler on instance 1 of `target`; prints a summary. */
-export async function profileScenario(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis, users: Users): Promise<void> {
+export async function profileScenario(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis): Promise<void> {
   const url = await target.instances[0]!.proc.inspector;
   if (!url) return say('\n(profile: no inspector)');
   const cdp = await Cdp.connect(url);
@@ -341,7 +332,7 @@ export async function profileScenario(spec: DeliverySpec, target: Target, load: 
     await cdp.call('Profiler.enable');
     await cdp.call('Profiler.setSamplingInterval', { interval: 200 });
     const got: { profile?: CpuProfile } = {};
-    const r = await runDelivery(spec, target, load, redis, users, {
+    const r = await runDelivery(spec, target, load, redis, {
       opened: async () => void (await cdp.call('Profiler.start')),
       done: async () => void (got.profile = (await cdp.call<{ profile: CpuProfile }>('Profiler.stop', {}, 60_000)).profile),
     });

@@ -4,8 +4,12 @@
  * load client.
  */
 import { join } from 'node:path';
-import { createTokenService } from '../src/auth/tokens.js';
+import { randomUUID } from 'node:crypto';
+import { createPasswordHasher } from '../src/auth/passwords.js';
+import { createTokenService, newRefreshToken } from '../src/auth/tokens.js';
 import { ISO_FROM_MS_LUA } from '../src/pubsub/redis/index.js';
+import { createRedisClient } from '../src/store/redis-client.js';
+import { createRedisStore } from '../src/store/redis.js';
 import { freePort, waitFor } from '../test/support/net.js';
 import { get, gql, pool, post } from './http.js';
 import { startProc, type Proc } from './proc.js';
@@ -22,6 +26,8 @@ export interface Target {
   readonly kind: string;
   readonly reference: boolean;
   readonly instances: readonly Instance[];
+  /** Its subscribers' access tokens: a distinct user each. */
+  readonly users: Users;
   prepareRooms(names: readonly string[]): Promise<void>;
   /** Sends `text` into `room` through instance `i` as sender `k`; resolves with the message id. */
   send(i: number, room: string, text: string, k: number): Promise<string>;
@@ -31,16 +37,48 @@ export interface Target {
   extra(inst: Instance): Promise<Record<string, number>>;
 }
 
+/** The tokens of distinct users, handed out in turn to the sockets of a run. */
+export class Users {
+  private next = 0;
+  constructor(private readonly tokens: readonly string[]) {}
+  take(): string {
+    return this.tokens[this.next++ % this.tokens.length]!;
+  }
+}
+
 /**
- * Access tokens of `n` distinct users, one per subscriber: signed with the servers' JWT secret,
- * since registering thousands of users with production scrypt would take minutes. Subscribing
- * needs no more of a user than its token (public rooms); the reference reads only its `sub`.
+ * Access tokens of `n` distinct users, one per subscriber, each with a login of its own: real
+ * users and logins in the servers' store (through the project's Store; the server checks every
+ * token's login there), made directly because registering thousands of users with production
+ * scrypt would take minutes (they share one password hash). The reference reads only `sub`.
  */
-export async function subscriberTokens(n: number): Promise<string[]> {
-  const tokens = createTokenService({ secret: new TextEncoder().encode(JWT_SECRET), accessTokenTtl: 86_400 });
-  return Promise.all(
-    Array.from({ length: n }, async (_, i) => (await tokens.issueAccess({ id: `bench-${TAG}-user-${i}`, username: `b${TAG}_${i}` }, `bench-${TAG}-login-${i}`)).token),
-  );
+async function subscriberTokens(n: number, prefix: string): Promise<string[]> {
+  const client = createRedisClient(REDIS_URL, { name: 'bench-users', commandTimeoutMs: 10_000 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve);
+    client.once('error', reject);
+  });
+  try {
+    const store = createRedisStore({ client, keyPrefix: prefix });
+    const tokens = createTokenService({ secret: new TextEncoder().encode(JWT_SECRET), accessTokenTtl: 86_400 });
+    const passwordHash = await createPasswordHasher(1).hash('bench password 123456');
+    const out: string[] = new Array(n);
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      32,
+      async (i) => {
+        const user = { id: randomUUID(), username: `b${TAG}_${i}` };
+        await store.createUser({ ...user, passwordHash, createdAt: new Date().toISOString() });
+        const login = newRefreshToken();
+        const familyId = randomUUID();
+        await store.createFamily({ id: login.id, familyId, userId: user.id, username: user.username, secretHash: login.secretHash, expiresAt: Date.now() + 86_400_000 }, 86_400);
+        out[i] = (await tokens.issueAccess(user, familyId)).token;
+      },
+    );
+    return out;
+  } finally {
+    client.disconnect();
+  }
 }
 
 const metricOf = (text: string, name: string): number | undefined => {
@@ -56,12 +94,13 @@ const EXTRA_METRICS: Readonly<Record<string, string>> = {
   'frames sent': 'chat_shared_deliveries_total',
 };
 
-function serverTarget(kind: string, instances: Instance[], senders: string[]): Target {
+function serverTarget(kind: string, instances: Instance[], senders: string[], users: Users): Target {
   const metrics = async (inst: Instance) => (await get(`${inst.base}/metrics`)).body;
   return {
     kind,
     reference: false,
     instances,
+    users,
     async prepareRooms(names) {
       await pool(names, 8, async (name) => {
         try {
@@ -99,13 +138,14 @@ function serverTarget(kind: string, instances: Instance[], senders: string[]): T
   };
 }
 
-function referenceTarget(instances: Instance[]): Target {
+function referenceTarget(instances: Instance[], users: Users): Target {
   const mem = async (inst: Instance) =>
     JSON.parse((await get(`${inst.base}/mem`)).body) as { heapUsed: number; sockets: number; subscriptions: number };
   return {
     kind: 'reference',
     reference: true,
     instances,
+    users,
     prepareRooms: async () => {},
     async send(i, room, text) {
       const res = await post(`${instances[i]!.base}/send`, JSON.stringify({ room, text }));
@@ -166,9 +206,9 @@ async function startServer(label: string, serverArgs: string[], prefix: string):
   return { proc, base, wsUrl: `ws://127.0.0.1:${port}/graphql` };
 }
 
-/** Two server instances (entry `args`) on one key prefix, and the senders registered on them. */
-export async function startServerTarget(kind: string, args: string[], prefix: string): Promise<Target> {
-  const [a, b] = await Promise.all([startServer(`${kind} 1`, args, prefix), startServer(`${kind} 2`, args, prefix)]);
+/** Two server instances (entry `args`) on one key prefix, the senders registered on them, and `users` subscribers. */
+export async function startServerTarget(kind: string, args: string[], prefix: string, users: number): Promise<Target> {
+  const [a, b, tokens] = await Promise.all([startServer(`${kind} 1`, args, prefix), startServer(`${kind} 2`, args, prefix), subscriberTokens(users, prefix)]);
   // the senders are real users (production scrypt makes registering slow: only these four)
   const senders: string[] = [];
   await pool(
@@ -183,7 +223,7 @@ export async function startServerTarget(kind: string, args: string[], prefix: st
       senders[i] = d.register.accessToken;
     },
   );
-  return serverTarget(kind, [a, b], senders);
+  return serverTarget(kind, [a, b], senders, new Users(tokens));
 }
 
 async function startReference(n: number, dir: string): Promise<Instance> {
@@ -200,7 +240,12 @@ async function startReference(n: number, dir: string): Promise<Instance> {
   return { proc, base, wsUrl: `ws://127.0.0.1:${port}/graphql` };
 }
 
-/** Two reference broadcasters (compiled into `dir`). */
-export async function startReferenceTarget(dir: string): Promise<Target> {
-  return referenceTarget(await Promise.all([startReference(1, dir), startReference(2, dir)]));
+/**
+ * Two reference broadcasters (compiled into `dir`), and tokens for `users` subscribers: signed
+ * like the server's (the reference checks nothing; it reads the user id for `mine`).
+ */
+export async function startReferenceTarget(dir: string, users: number): Promise<Target> {
+  const tokens = createTokenService({ secret: new TextEncoder().encode(JWT_SECRET), accessTokenTtl: 86_400 });
+  const signed = await Promise.all(Array.from({ length: users }, async (_, i) => (await tokens.issueAccess({ id: randomUUID(), username: `r${TAG}_${i}` }, randomUUID())).token));
+  return referenceTarget(await Promise.all([startReference(1, dir), startReference(2, dir)]), new Users(signed));
 }
