@@ -37,6 +37,7 @@ function extendedSchema(): GraphQLSchema {
         outage: String
         viewerLater: String
         viewerObject: User
+        viewerStuck: String
       }
     `),
   );
@@ -57,17 +58,21 @@ function extendedSchema(): GraphQLSchema {
     return ctx.viewer?.username ?? null;
   });
   set('viewerObject', (_m, _a, ctx) => (ctx.viewer ? { id: ctx.viewer.id, username: ctx.viewer.username } : null));
+  // reads the viewer, then never answers: a subscriber's results pile up behind it
+  set('viewerStuck', (_m, _a, ctx) => (ctx.viewer ? new Promise<string>(() => {}) : null));
   return extended;
 }
 
 interface Subscriber {
   readonly frames: string[];
+  /** How the operation ended: 'done', the error, or undefined while it lasts. */
+  ended(): unknown;
   /** The `payload` of each `next` frame. */
   results(): { data?: Record<string, unknown>; errors?: { message: string; extensions?: { code?: string } }[] }[];
 }
 
 /** A live path over `graphQLSchema`, logging into `lines`, and a way to subscribe as someone. */
-function harness(graphQLSchema: GraphQLSchema) {
+function harness(graphQLSchema: GraphQLSchema, pendingLimit?: number) {
   const lines: { level: number; err?: { message?: string }; requestId?: string }[] = [];
   const logger = pino(
     { level: 'info' },
@@ -79,7 +84,7 @@ function harness(graphQLSchema: GraphQLSchema) {
     }),
   );
   const metrics = createMetrics();
-  const path: LivePath = createLivePath({ schema: graphQLSchema, logger, metrics });
+  const path: LivePath = createLivePath({ schema: graphQLSchema, logger, metrics, ...(pendingLimit ? { pendingLimit } : {}) });
   const services: Services = memoryServices();
   let ids = 0;
   // one document per text, as yoga's parser cache gives it
@@ -98,8 +103,12 @@ function harness(graphQLSchema: GraphQLSchema) {
     (path.plugin.onSubscribe as (p: unknown) => void)({ args, setSubscribeFn: (fn: typeof run) => (run = fn) });
     const result = await run!(args);
     const operation = path.operation(args, result) as AsyncIterableIterator<never>;
-    void operation.next().catch(() => {});
-    return { frames, results: () => frames.map((f) => JSON.parse(f).payload) };
+    let ended: unknown;
+    operation.next().then(
+      () => (ended = 'done'),
+      (err: unknown) => (ended = err),
+    );
+    return { frames, results: () => frames.map((f) => JSON.parse(f).payload), ended: () => ended };
   };
   const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await metrics.registry.metrics())?.[1] ?? 0);
   return { lines, services, subscribe, metric };
@@ -156,6 +165,20 @@ describe('live results: what depends on the viewer is never shared, found withou
     }
     expect(lines.some((l) => l.level === 50 && String(l.err?.message).includes('ECONNREFUSED'))).toBe(true);
     expect(lines.some((l) => l.level === 40 && String(l.err?.message).includes('command timed out'))).toBe(true);
+  });
+});
+
+describe('live results: a slow subscriber on the shared path is bounded', () => {
+  it('a subscriber whose results wait on an execution that never ends is ended with RATE_LIMITED after the pending limit; the others go on', async () => {
+    const { services, subscribe } = harness(extendedSchema(), 3);
+    await ensureDefaultRooms(services);
+    const stuck = await subscribe(viewer('alice'), 'subscription($room: String!) { messageAdded(room: $room) { text viewerStuck } }', { room: 'general' });
+    const fine = await subscribe(viewer('bob'), 'subscription($room: String!) { messageAdded(room: $room) { text } }', { room: 'general' });
+    for (let i = 0; i < 5; i++) await services.engine.log.append('general', { text: `m${i}`, authorId: 'someone', authorName: 'someone' });
+    await waitFor(() => stuck.ended() !== undefined && fine.frames.length === 5, { what: 'the stuck subscriber ended, the other served' });
+    expect((stuck.ended() as { extensions?: { code?: string } }).extensions?.code).toBe('RATE_LIMITED');
+    expect(stuck.frames).toEqual([]);
+    expect(fine.results().map((r) => (r.data!.messageAdded as { text: string }).text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
   });
 });
 

@@ -234,15 +234,15 @@ class LiveOperation implements AsyncIterableIterator<never> {
   private finish(failure: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    // a failed stream (access lost, too slow) sends nothing more
-    if (failure !== null) this.open = false;
     this.failure ??= failure;
     const settle = () => {
       this.open = false;
       if (this.failure !== null) this.hooks.ended(this.failure, this.ctx);
       this.settle(this.failure);
     };
-    if (this.chain && failure === null) void this.chain.then(settle, settle);
+    // a normal end waits for the results still being made; a failure (access lost, too slow:
+    // maybe because of them) sends nothing more
+    if (this.chain && this.failure === null) void this.chain.then(settle, settle);
     else settle();
   }
 
