@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { ConnectResult, DeliveryResult, MemoryResult } from './scenarios.js';
+import { CONNECT_PROBE_MS, type ConnectResult, type DeliveryResult, type MemoryResult } from './scenarios.js';
 import { ROOT, say } from './settings.js';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -71,19 +71,24 @@ const median = (xs: readonly number[]) => {
 /** Connect+subscribe times per document and target (medians of the rounds); the resuming documents as a ratio to the basic one. */
 export function printConnect(n: number, rounds: number, results: readonly ConnectResult[]): void {
   if (results.length === 0) return;
-  say(`\nScenario 5: ${n} subscribers connect and subscribe to one room at once (resuming ones each from its own cursor, up to 10 messages back); median of ${rounds} rounds`);
+  say(
+    `\nScenario 5: ${n} subscribers connect and subscribe to one room at once (resuming ones each from its own cursor, up to 10 messages back); ` +
+      `median of ${rounds} rounds; instances CPU = their CPU time meanwhile, the live messages sent every ${CONNECT_PROBE_MS} ms included`,
+  );
   const groups = new Map<string, ConnectResult[]>();
   for (const r of results) {
     const k = `${r.document.name} ${r.kind}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const liveOf = (doc: string, kind: string) => median((groups.get(`${doc} ${kind}`) ?? []).map((r) => r.liveMs));
-  const header = ['', 'acked+subscribe sent ms', 'all live ms', 'rounds', 'vs basic', 'vs reference'];
+  const header = ['', 'acked+subscribe sent ms', 'all live ms', 'rounds', 'vs basic', 'vs reference', 'instances CPU ms', 'CPU vs basic'];
   const rows = [...groups].map(([k, rs]) => {
     const { document, kind } = rs[0]!;
     const live = median(rs.map((r) => r.liveMs));
     const basic = liveOf('basic', kind);
     const ref = liveOf(document.name, 'reference');
+    const cpu = median(rs.map((r) => r.cpuMs));
+    const basicCpu = median((groups.get(`basic ${kind}`) ?? []).map((r) => r.cpuMs));
     return [
       k,
       fmt(median(rs.map((r) => r.openMs)), 0),
@@ -91,6 +96,8 @@ export function printConnect(n: number, rounds: number, results: readonly Connec
       rs.map((r) => fmt(r.liveMs, 0)).join('/'),
       document.name !== 'basic' ? ratio(live, basic) : '',
       kind !== 'reference' ? ratio(live, ref) : '',
+      fmt(cpu, 0),
+      document.name !== 'basic' ? ratio(cpu, basicCpu) : '',
     ];
   });
   say(table(header, rows));

@@ -10,7 +10,7 @@ import { subscriptionOf, webPageSubscriptions, type BenchDocument } from './docu
 import { pool } from './http.js';
 import type { LoadClient } from './load-control.js';
 import { between, memorySnapshot, sample, settle, type MemorySnapshot } from './measure.js';
-import { Cdp, sleep, summariseProfile, type CpuProfile } from './proc.js';
+import { Cdp, cpuNs, sleep, summariseProfile, type CpuProfile } from './proc.js';
 import { CACHE, note, say, TAG } from './settings.js';
 import { nowNs, PROBE_PREFIX, stampText, type CloseReply, type FinishReply, type OpenReply, type ProbeReply, type SocketSpec, type SubscriptionSpec } from './shared.js';
 import type { Target } from './targets.js';
@@ -224,11 +224,13 @@ export interface ConnectResult {
   readonly openMs: number;
   /** From the first connect until the last subscriber received its first live message. */
   readonly liveMs: number;
+  /** CPU time of the target's instances meanwhile (the live messages sent every CONNECT_PROBE_MS included). */
+  readonly cpuMs: number;
   readonly probe: ProbeReply;
 }
 
 /** How often the connect scenario sends a live message into the room while the subscribers arrive. */
-const CONNECT_PROBE_MS = 20;
+export const CONNECT_PROBE_MS = 20;
 
 /**
  * `n` subscribers connect and subscribe to one room at once (resuming ones each from its own
@@ -245,6 +247,8 @@ export async function runConnect(document: BenchDocument, n: number, round: numb
   const token = `${TAG}-connect-${randomBytes(3).toString('hex')}`;
   let probing = true;
   let k = 0;
+  const cpu = () => target.instances.reduce((sum, i) => sum + cpuNs(i.proc.pid).ns, 0);
+  const cpu0 = cpu();
   const t0 = nowNs();
   let openNs = NaN;
   const opened = openSockets(load, target, plan, token).then((reply) => {
@@ -261,10 +265,11 @@ export async function runConnect(document: BenchDocument, n: number, round: numb
     }
   })();
   const [open, probe] = await Promise.all([opened, live]).finally(() => (probing = false));
+  const cpuMs = (cpu() - cpu0) / 1e6;
   await sender;
   await load.call<CloseReply>({ cmd: 'close', timeoutMs: 5000 }, 30_000);
   await settle(target);
-  return { kind: target.kind, document, open, openMs: (openNs - t0) / 1e6, liveMs: (probe.lastNs - t0) / 1e6, probe };
+  return { kind: target.kind, document, open, openMs: (openNs - t0) / 1e6, liveMs: (probe.lastNs - t0) / 1e6, cpuMs, probe };
 }
 
 export interface MemoryResult {
