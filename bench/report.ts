@@ -53,6 +53,7 @@ export function printDelivery(results: readonly DeliveryResult[]): void {
         `${int(f.deliveries)} deliveries, last ${fmt(Number.isFinite(f.lastNs) ? (f.lastNs - f.firstNs) / 1e9 : NaN, 2)} s after the first; ` +
         `latency max ${fmt(f.latencyMs.max)} ms; instances used ${fmt(r.cores, 2)} cores over ${fmt(r.windowSeconds, 2)} s; ` +
         `load client ${fmt(r.clientUsPerDelivery)} µs/delivery; Redis (all of it) ${fmt(r.redisUsPerDelivery, 2)} µs/delivery; ` +
+        `a send alone (the history, before anyone subscribed) ${fmt(r.sendUs, 0)} µs of instance CPU; ` +
         `other work on the machine ${fmt(Math.max(0, r.otherCores), 2)} cores` +
         `${f.unexpected ? `; ${f.unexpected} unexpected` : ''}${f.ended !== 'complete' ? `; stopped waiting: ${f.ended}` : ''}` +
         `${Object.keys(f.closes).length ? `; closed by peer ${JSON.stringify(f.closes)}` : ''}` +

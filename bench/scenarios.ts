@@ -46,6 +46,8 @@ export interface DeliveryResult {
   readonly otherCores: number;
   readonly cpuSource: string;
   readonly extra: Record<string, number>;
+  /** Instances' CPU per message sent before anyone subscribed (the history), µs: what a send alone costs. */
+  readonly sendUs: number;
 }
 
 /** Sends of a fixed-rate scenario waiting for their answer at most. */
@@ -129,8 +131,12 @@ export interface WindowHooks {
 export async function runDelivery(spec: DeliverySpec, target: Target, load: LoadClient, redis: Redis, hooks?: WindowHooks): Promise<DeliveryResult> {
   note(`${spec.title}, ${spec.document.name}: ${target.kind}`);
   await target.prepareRooms(spec.rooms);
-  // the warm-up is the rooms' history, for every document alike: resuming subscribers start from it
-  const history = await writeHistory(target, spec.rooms, Math.max(1, Math.ceil(spec.warmup / spec.rooms.length)));
+  // the warm-up is the rooms' history, for every document alike: resuming subscribers start from it;
+  // with nobody subscribed yet, it also tells what a send alone costs the instances
+  const perRoom = Math.max(1, Math.ceil(spec.warmup / spec.rooms.length));
+  const cpuBefore = instancesCpuNs(target);
+  const history = await writeHistory(target, spec.rooms, perRoom);
+  const sendUs = (instancesCpuNs(target) - cpuBefore) / 1000 / (perRoom * spec.rooms.length);
   const plan = socketsFor(target, spec.rooms, spec.perRoom, (room, j) => [subscriptionOf(spec.document, room, cursorOf(history.get(room), j))]);
   const open = await openSockets(load, target, plan);
   const probe = await probeAll(load, target, spec.rooms);
@@ -213,8 +219,12 @@ export async function runDelivery(spec: DeliverySpec, target: Target, load: Load
     otherCores: used.otherCores,
     cpuSource: before.cpuSource,
     extra: used.extra,
+    sendUs,
   };
 }
+
+/** CPU time of a target's instances so far, ns. */
+const instancesCpuNs = (target: Target) => target.instances.reduce((sum, i) => sum + cpuNs(i.proc.pid).ns, 0);
 
 export interface ConnectResult {
   readonly kind: string;
@@ -247,7 +257,7 @@ export async function runConnect(document: BenchDocument, n: number, round: numb
   const token = `${TAG}-connect-${randomBytes(3).toString('hex')}`;
   let probing = true;
   let k = 0;
-  const cpu = () => target.instances.reduce((sum, i) => sum + cpuNs(i.proc.pid).ns, 0);
+  const cpu = () => instancesCpuNs(target);
   const cpu0 = cpu();
   const t0 = nowNs();
   let openNs = NaN;
