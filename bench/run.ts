@@ -69,7 +69,7 @@ import type { CloseReply } from './shared.js';
 import { startReferenceTarget, startServerTarget, type Target } from './targets.js';
 
 /** Scenario 5 runs each document on each target this many times (the median is printed). */
-const CONNECT_ROUNDS = 3;
+const CONNECT_ROUNDS = 5;
 
 /** Failed scenario runs: reported, and the run goes on with the next (the exit code says so at the end). */
 const failures: string[] = [];

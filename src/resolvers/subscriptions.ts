@@ -109,6 +109,9 @@ async function roomSubscription<T extends { id: string }>(
     }
     subscription = await engine.delivery.subscribe({ kind: 'room', room: room.name }, (entry) => queue.push(entry));
     hooks.subscriptionOpened();
+    // the backlog's first read goes out now, while presence is written
+    const read = catchUpReader(engine.log);
+    stream = new RoomStream(queue, after, subscription.head, (cursor) => read(kind, name, cursor), map);
     // presence is best effort: a subscription is not refused because presence could not be written
     leave = (await engine.signals.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? null;
     if (closed) void leave?.().catch(() => {});
@@ -117,8 +120,6 @@ async function roomSubscription<T extends { id: string }>(
     await subscription?.unsubscribe().catch(() => {});
     throw err;
   }
-  const read = catchUpReader(engine.log);
-  stream = new RoomStream(queue, after, subscription.head, (cursor) => read(kind, name, cursor), map);
   if (revoked) stream.revoke(forbidden(`You no longer have access to "${name}".`));
   return stream;
 }
@@ -134,6 +135,9 @@ class RoomStream<T extends { id: string }> implements HandOffStream<T> {
   /** True once the viewer lost access: nothing more is read from the log. */
   private revoked = false;
 
+  /** The backlog's first page, asked for at once (before the reader's first next()). */
+  private firstPage: Promise<CatchUpPage> | null = null;
+
   constructor(
     private readonly queue: EventQueue<LogEntry>,
     /** The last id delivered or read past. */
@@ -143,6 +147,11 @@ class RoomStream<T extends { id: string }> implements HandOffStream<T> {
     private readonly map: (entry: LogEntry) => T | null,
   ) {
     this.backlogDone = last === undefined || (head !== undefined && compareIdStrings(last, head) >= 0);
+    if (!this.backlogDone && last !== undefined) {
+      this.firstPage = readPage(last);
+      // read by next(); until then a failure must not count as unhandled
+      this.firstPage.catch(() => {});
+    }
   }
 
   revoke(error: Error): void {
@@ -171,7 +180,8 @@ class RoomStream<T extends { id: string }> implements HandOffStream<T> {
     // ended or revoked: no more of the log either, straight to the queue's end or error
     if (this.queue.closed) this.backlog = [];
     while (!this.queue.closed && !this.backlogDone && this.backlog.length === 0 && this.last !== undefined) {
-      const page = await this.readPage(this.last);
+      const page = await (this.firstPage ?? this.readPage(this.last));
+      this.firstPage = null;
       this.backlogDone = page.complete;
       if (page.entries.length === 0) break;
       // the page cursor moves over everything read, kept or not
