@@ -51,7 +51,7 @@ export const meQuery = graphql(`
 /** The sidebar: every room the viewer can see, with how many messages arrived since its read mark. */
 export const roomsQuery = graphql(`
   query Rooms {
-    rooms { name private unreadCount }
+    rooms { name private unreadCount mentionCount }
   }
 `);
 
@@ -103,8 +103,8 @@ export const recentMessagesQuery = graphql(`
  * connection (the server answers a repeated key with the message it stored the first time).
  */
 export const sendMessageMutation = graphql(`
-  mutation SendMessage($room: String!, $text: String!, $clientId: String) {
-    sendMessage(room: $room, text: $text, clientId: $clientId) {
+  mutation SendMessage($room: String!, $text: String!, $clientId: String, $replyTo: ID) {
+    sendMessage(room: $room, text: $text, clientId: $clientId, replyTo: $replyTo) {
       id room text createdAt editedAt mine
       author { id username }
     }
@@ -113,8 +113,8 @@ export const sendMessageMutation = graphql(`
 
 /** Into the direct conversation with `to` (dm:<a>:<b>), created on first use; `$clientId` as for sendMessage. */
 export const sendDirectMessageMutation = graphql(`
-  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String) {
-    sendDirectMessage(to: $to, text: $text, clientId: $clientId) {
+  mutation SendDirectMessage($to: String!, $text: String!, $clientId: String, $replyTo: ID) {
+    sendDirectMessage(to: $to, text: $text, clientId: $clientId, replyTo: $replyTo) {
       id room text createdAt editedAt mine
       author { id username }
     }
@@ -153,27 +153,49 @@ export const directMessageAddedSubscription = graphql(`
 // ------------------------------------------------------------------ beyond messages
 
 /**
- * Everything that happens in a room (ADDED, EDITED, DELETED), in log order. Declares `$after`
+ * A message as a conversation shows it: with the message it answers (or its tombstone), whom it
+ * mentions and its reactions (`mine`: the viewer's own).
+ */
+export const conversationMessageFragment = graphql(`
+  fragment ConversationMessage on Message {
+    id room text createdAt editedAt mine
+    author { id username }
+    replyTo { id deleted firstLine author { id username } }
+    mentions { id username }
+    reactions { emoji count mine }
+  }
+`);
+
+/**
+ * A page of a conversation's history (30 messages before `$before`, oldest first), each message
+ * whole: a fixed page size keeps the richer selection within the server's result-size budget.
+ */
+export const conversationHistoryQuery = graphql(`
+  query ConversationHistory($room: String!, $before: ID) {
+    recentMessages(room: $room, limit: 30, before: $before) { ...ConversationMessage }
+  }
+`);
+
+/**
+ * Everything that happens in a room in log order: messages ADDED, EDITED, DELETED (byModerator
+ * when a moderator removed it), REACTION_ADDED/REMOVED (the message with every reaction), and
+ * moderators' actions on users (MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED). Declares `$after`
  * like messageAdded: the helper's graphql-ws client resumes it from the last event id it delivered.
  */
 export const roomEventsSubscription = graphql(`
   subscription RoomEvents($room: String!, $after: ID) {
     roomEvents(room: $room, after: $after) {
-      id type messageId
-      message {
-        id room text createdAt editedAt mine
-        author { id username }
-      }
+      id type messageId byModerator emoji until role
+      actor { id username }
+      target { id username }
+      message { ...ConversationMessage }
     }
   }
 `);
 
 export const editMessageMutation = graphql(`
   mutation EditMessage($room: String!, $id: ID!, $text: String!) {
-    editMessage(room: $room, id: $id, text: $text) {
-      id room text createdAt editedAt mine
-      author { id username }
-    }
+    editMessage(room: $room, id: $id, text: $text) { ...ConversationMessage }
   }
 `);
 

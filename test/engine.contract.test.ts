@@ -591,17 +591,17 @@ function engineContract(factory: EngineFactory) {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await engine.log.append(room, draft(`m${i}`, 'writer'))).id);
       const fresh = await engine.reads.readMarks('reader', [room, other]);
-      expect(fresh.get(room)).toEqual({ lastReadId: null, unread: 5 });
-      expect(fresh.get(other)).toEqual({ lastReadId: null, unread: 0 });
-      expect(await engine.reads.markRead(room, 'reader', ids[2]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      expect(fresh.get(room)).toEqual({ lastReadId: null, unread: 5, mentions: 0 });
+      expect(fresh.get(other)).toEqual({ lastReadId: null, unread: 0, mentions: 0 });
+      expect(await engine.reads.markRead(room, 'reader', ids[2]!)).toEqual({ lastReadId: ids[2], unread: 2, mentions: 0 });
       // backwards is ignored
-      expect(await engine.reads.markRead(room, 'reader', ids[0]!)).toEqual({ lastReadId: ids[2], unread: 2 });
+      expect(await engine.reads.markRead(room, 'reader', ids[0]!)).toEqual({ lastReadId: ids[2], unread: 2, mentions: 0 });
       // an id between messages reads up to the message before it
       const [ms, seq] = ids[3]!.split('-').map(BigInt) as [bigint, bigint];
       const after3 = `${ms}-${seq + 1n}` === ids[4] ? ids[3]! : `${ms}-${seq + 1n}`;
       expect((await engine.reads.markRead(room, 'reader', after3)).lastReadId).toBe(ids[3]);
       // the writer has read what it wrote
-      expect((await engine.reads.readMarks('writer', [room])).get(room)).toEqual({ lastReadId: ids[4], unread: 0 });
+      expect((await engine.reads.readMarks('writer', [room])).get(room)).toEqual({ lastReadId: ids[4], unread: 0, mentions: 0 });
       await engine.log.append(room, draft('m5', 'writer'));
       expect((await engine.reads.readMarks('reader', [room])).get(room)!.unread).toBe(2);
       expect((await engine.reads.markRead(room, 'reader', '99999999999999-0')).unread).toBe(0);

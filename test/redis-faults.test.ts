@@ -66,7 +66,7 @@ describe('redis faults', () => {
     const { engine, store, subscriber } = backend;
     const room = roomName();
     const received: StoredMessage[] = [];
-    const subscription = await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+    const subscription = await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m as StoredMessage));
     const before = await engine.log.append(room, draft('before'));
     await waitFor(() => received.length === 1, { what: 'delivery before the outage' });
     const leftRoom = roomName();
@@ -173,7 +173,7 @@ describe('redis faults', () => {
     try {
       const room = roomName();
       const received: StoredMessage[] = [];
-      await backend.engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+      await backend.engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m as StoredMessage));
       const clientId = randomUUID();
       // Redis runs the script; its reply never reaches the client, which times out
       proxy.mute('faults-cutoff');
@@ -223,7 +223,7 @@ describe('redis faults', () => {
     const pid = server.process.pid!;
     const room = roomName();
     const received: StoredMessage[] = [];
-    await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m));
+    await engine.delivery.subscribe({ kind: 'room', room }, (m) => received.push(m as StoredMessage));
     const kept = await engine.log.append(room, draft('kept'));
 
     process.kill(pid, 'SIGSTOP');

@@ -73,7 +73,7 @@ describe('gaps: what an instance receives after its subscriber connection was do
     const after = await a.log.append(room, draft('after'));
     await waitFor(() => got.some((e) => e.id === after.id), { what: 'the message after the gap on B' });
     expect(got[0]).toEqual(before);
-    expect(got.map((e) => (isChange(e) ? `${e.kind}:${e.target}:${e.text}` : `${e.id}:${e.text}`))).toEqual([
+    expect(got.map((e) => (isChange(e) ? `${e.kind}:${e.target}:${e.text}` : `${e.id}:${(e as StoredMessage).text}`))).toEqual([
       `${before.id}:before`,
       `${edited}:final text`,
       `edited:${edited}:final text`,
@@ -87,7 +87,7 @@ describe('gaps: what an instance receives after its subscriber connection was do
     const room = roomName();
     const order: string[] = [];
     const control = await b.control.subscribe((e) => order.push(e.type === 'login-revoked' ? `revoked ${e.familyId}` : `removed ${e.userId}`));
-    const roomSub = await b.delivery.subscribe({ kind: 'room', room }, (e) => order.push(`message ${e.text}`));
+    const roomSub = await b.delivery.subscribe({ kind: 'room', room }, (e) => order.push(`message ${(e as StoredMessage).text}`));
     const family = randomUUID();
     const member = randomUUID();
     await whileBIsDown(async () => {

@@ -300,6 +300,13 @@ describe('configuration (loadConfig): a malformed variable stops start-up with o
     ['MAX_STREAMS_PER_USER=0', 'MAX_STREAMS_PER_USER', { MAX_STREAMS_PER_USER: '0' }],
     ['HTTP_HEADERS_TIMEOUT over HTTP_REQUEST_TIMEOUT', 'HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '40', HTTP_REQUEST_TIMEOUT: '30' }],
     ['METRICS_ALLOW=somewhere', 'METRICS_ALLOW', { METRICS_ALLOW: 'somewhere' }],
+    ['ROOM_ADMINS=alice,b (too short a username)', 'ROOM_ADMINS', { ROOM_ADMINS: 'alice,b' }],
+    ['ROOM_ADMINS=al ice', 'ROOM_ADMINS', { ROOM_ADMINS: 'al ice' }],
+    ['REACTION_RATE_LIMIT=fast', 'REACTION_RATE_LIMIT', { REACTION_RATE_LIMIT: 'fast' }],
+    ['MODERATION_RATE_LIMIT=5', 'MODERATION_RATE_LIMIT', { MODERATION_RATE_LIMIT: '5' }],
+    ['BLOCK_RATE_LIMIT=1/0', 'BLOCK_RATE_LIMIT', { BLOCK_RATE_LIMIT: '1/0' }],
+    ['REACTIONS_PER_MESSAGE=0', 'REACTIONS_PER_MESSAGE', { REACTIONS_PER_MESSAGE: '0' }],
+    ['MENTIONS_PER_MESSAGE=many', 'MENTIONS_PER_MESSAGE', { MENTIONS_PER_MESSAGE: 'many' }],
   ];
 
   it.each(malformed)('%s: a ConfigError whose message is one line starting with the variable', (_label, variable, env) => {
@@ -353,6 +360,21 @@ describe('configuration (loadConfig): a malformed variable stops start-up with o
     });
     expect(config.maxConcurrentHashes).toBeGreaterThanOrEqual(1);
     expect(config.maxConcurrentHashes).toBeLessThanOrEqual(4);
+  });
+
+  it('defaults of the moderation and interaction settings are those the README states; ROOM_ADMINS is lower-cased', () => {
+    expect(loadConfig({}, () => new Uint8Array(32).fill(7))).toMatchObject({
+      roomAdmins: [],
+      reactionRateLimit: { count: 30, seconds: 10 },
+      moderationRateLimit: { count: 60, seconds: 60 },
+      blockRateLimit: { count: 20, seconds: 60 },
+      reactionsPerMessage: 20,
+      mentionsPerMessage: 20,
+    });
+    expect(loadConfig({ ROOM_ADMINS: ' Alice, bob_2 ', REACTION_RATE_LIMIT: '0' }, () => new Uint8Array(32))).toMatchObject({
+      roomAdmins: ['alice', 'bob_2'],
+      reactionRateLimit: null,
+    });
   });
 
   it('accepts well-formed values (production with a 32-byte JWT_SECRET, a redis:// URL, a room list)', () => {

@@ -81,9 +81,10 @@ describe('the web chat page in headless Chromium', () => {
     await messageIn(bob, 'Hello Bob!').waitFor();
     await expect(messageIn(bob, 'Hello Bob!').locator('.author').textContent()).resolves.toBe(aliceName);
     await expect(messageIn(alice, 'Hello Bob!').getAttribute('class')).resolves.toContain('mine');
-    // edit and delete are offered on one's own messages only
+    // edit and delete are offered on one's own messages only (reply and react on every one)
     await expect(messageIn(alice, 'Hello Bob!').locator('.actions button.edit').count()).resolves.toBe(1);
-    await expect(messageIn(bob, 'Hello Bob!').locator('.actions').count()).resolves.toBe(0);
+    await expect(messageIn(bob, 'Hello Bob!').locator('.actions button.edit, .actions button.delete').count()).resolves.toBe(0);
+    await expect(messageIn(bob, 'Hello Bob!').locator('.actions button.reply').count()).resolves.toBe(1);
 
     await bob.fill('#message-input', 'Loud and clear, it shows up right away. <b>No HTML</b> gets through.');
     await bob.click('#send');

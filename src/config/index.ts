@@ -92,6 +92,18 @@ export interface Config {
   readonly httpMaxConnections: number;
   /** Client addresses (proxy-addr syntax, trusted proxies considered) that may read /metrics. @default ['loopback'] */
   readonly metricsAllow: readonly string[];
+  /** Usernames that moderate every default room (their owners: they name its moderators). @default [] */
+  readonly roomAdmins: readonly string[];
+  /** Reactions added or removed per user per window; null = off. @default 30/10 */
+  readonly reactionRateLimit: RateLimit | null;
+  /** Moderators' actions (mutes, bans, lifts, roles, deletions of others' messages) per user per window; null = off. @default 60/60 */
+  readonly moderationRateLimit: RateLimit | null;
+  /** Blocks and unblocks per user per window; null = off. @default 20/60 */
+  readonly blockRateLimit: RateLimit | null;
+  /** Different emoji one message can carry; one more is refused. @default 20 */
+  readonly reactionsPerMessage: number;
+  /** Different users one message can mention (further @names stay plain text). @default 20 */
+  readonly mentionsPerMessage: number;
 }
 
 // envalid treats a null result as missing, so "off" travels as false until loadConfig maps it
@@ -126,6 +138,12 @@ const nodeList = makeValidator<string[]>((input) => {
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`"${n}" is not host:port (e.g. 10.0.0.5:6379), comma-separated`);
   }
   return nodes;
+});
+
+const usernameList = makeValidator<string[]>((input) => {
+  const names = input.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const n of names) if (!/^[a-z0-9_]{3,32}$/.test(n)) throw new Error(`"${n}" is not a username (3-32 characters of a-z, 0-9 and _)`);
+  return names;
 });
 
 // envalid's port() refuses 0, which tests use to get a free port
@@ -188,6 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
       HTTP_REQUEST_TIMEOUT: positiveInt(1)({ default: 30 }),
       HTTP_MAX_CONNECTIONS: positiveInt(1)({ default: 10_000 }),
       METRICS_ALLOW: list({ default: ['loopback'] }),
+      ROOM_ADMINS: usernameList({ default: [] }),
+      REACTION_RATE_LIMIT: rateLimit({ default: { count: 30, seconds: 10 } }),
+      MODERATION_RATE_LIMIT: rateLimit({ default: { count: 60, seconds: 60 } }),
+      BLOCK_RATE_LIMIT: rateLimit({ default: { count: 20, seconds: 60 } }),
+      REACTIONS_PER_MESSAGE: positiveInt(1)({ default: 20 }),
+      MENTIONS_PER_MESSAGE: positiveInt(1)({ default: 20 }),
     },
     { reporter: oneLineReporter },
   );
@@ -265,6 +289,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, randomBytes: (n
     httpRequestTimeout: e.HTTP_REQUEST_TIMEOUT,
     httpMaxConnections: e.HTTP_MAX_CONNECTIONS,
     metricsAllow: Object.freeze([...e.METRICS_ALLOW]),
+    roomAdmins: Object.freeze([...e.ROOM_ADMINS]),
+    reactionRateLimit: e.REACTION_RATE_LIMIT || null,
+    moderationRateLimit: e.MODERATION_RATE_LIMIT || null,
+    blockRateLimit: e.BLOCK_RATE_LIMIT || null,
+    reactionsPerMessage: e.REACTIONS_PER_MESSAGE,
+    mentionsPerMessage: e.MENTIONS_PER_MESSAGE,
   });
 }
 

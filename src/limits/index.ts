@@ -11,6 +11,12 @@ export interface RateLimits {
   consumeTyping(userId: string): Promise<number>;
   /** Counts one room created by `userId`. */
   consumeRoomCreation(userId: string): Promise<number>;
+  /** Counts one reaction added or removed by `userId`. */
+  consumeReaction(userId: string): Promise<number>;
+  /** Counts one moderator's action of `userId` (mute, ban, their lifts, a role, a deletion of someone else's message). */
+  consumeModeration(userId: string): Promise<number>;
+  /** Counts one block or unblock of `userId`. */
+  consumeBlock(userId: string): Promise<number>;
   /** Counts one registration attempt from a client address (null: unknown, not counted). */
   consumeRegistration(clientAddress: string | null): Promise<number>;
   /**
@@ -33,6 +39,12 @@ export interface RateLimitOptions {
   readonly register?: RateLimit | null;
   /** Rooms created per user. */
   readonly createRoom?: RateLimit | null;
+  /** Reactions added or removed per user. */
+  readonly reaction?: RateLimit | null;
+  /** Moderators' actions per user. */
+  readonly moderation?: RateLimit | null;
+  /** Blocks and unblocks per user. */
+  readonly block?: RateLimit | null;
   /** Shared counters across instances when given; else per process. */
   readonly redis?: { readonly client: RedisClient; readonly keyPrefix: string };
 }
@@ -57,6 +69,9 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const typing = make(options.typing ?? null, 'typing');
   const registration = make(options.register ?? null, 'register');
   const roomCreation = make(options.createRoom ?? null, 'room');
+  const reaction = make(options.reaction ?? null, 'reaction');
+  const moderation = make(options.moderation ?? null, 'moderation');
+  const blocking = make(options.block ?? null, 'block');
   const consume = async (limiter: RateLimiterAbstract | null, key: string | null) => {
     if (!limiter || key === null) return 0;
     try {
@@ -71,6 +86,9 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
     consumeMessage: (userId) => consume(message, userId),
     consumeTyping: (userId) => consume(typing, userId),
     consumeRoomCreation: (userId) => consume(roomCreation, userId),
+    consumeReaction: (userId) => consume(reaction, userId),
+    consumeModeration: (userId) => consume(moderation, userId),
+    consumeBlock: (userId) => consume(blocking, userId),
     consumeRegistration: (clientAddress) => consume(registration, clientAddress),
     async beginLogin(username, clientAddress) {
       const [byName, byAddress] = await Promise.all([consume(login, username), consume(loginIp, clientAddress)]);

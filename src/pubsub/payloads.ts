@@ -11,11 +11,18 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export const isStoredMessage = (v: unknown): v is StoredMessage =>
   isRecord(v) && ['id', 'room', 'text', 'authorId', 'authorName', 'createdAt'].every((k) => typeof v[k] === 'string') && parseId(v.id as string) !== null;
 
-/** A message, or an edit or deletion (which carries kind and target besides). */
+const strings = (v: Record<string, unknown>, keys: string[]) => keys.every((k) => typeof v[k] === 'string');
+
+/** A message; an edit or deletion (kind and target besides); a reaction change; a moderator's action. */
 export const isLogEntry = (v: unknown): v is LogEntry => {
+  if (!isRecord(v)) return false;
+  const kind = v.kind;
+  if (kind === 'reaction') {
+    return strings(v, ['id', 'room', 'target', 'emoji', 'authorId', 'authorName', 'createdAt']) && typeof v.added === 'boolean' && isStoredMessage(v.message) && parseId(v.id as string) !== null;
+  }
+  if (kind === 'moderation') return strings(v, ['id', 'room', 'action', 'targetId', 'targetName', 'authorId', 'authorName', 'createdAt']) && parseId(v.id as string) !== null;
   if (!isStoredMessage(v)) return false;
-  const kind = (v as { kind?: unknown }).kind;
-  return kind === undefined || ((kind === 'edited' || kind === 'deleted') && typeof (v as { target?: unknown }).target === 'string');
+  return kind === undefined || ((kind === 'edited' || kind === 'deleted') && typeof v.target === 'string');
 };
 
 /** A message (not a change). */

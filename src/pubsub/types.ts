@@ -17,9 +17,45 @@ export interface StoredMessage {
   readonly createdAt: string;
   /** When the text was last edited; set on reads (range, entries), which show the current state, never on live appends. */
   readonly editedAt?: string;
+  /** The message this one answers, as it is now (never a stored copy of its text: see Quote). */
+  readonly replyTo?: Quote;
+  /** Users the text mentions (`@name`), resolved when it was sent. */
+  readonly mentions?: readonly UserRef[];
+  /** Reactions, in the order their emoji were first used; absent when there are none. */
+  readonly reactions?: readonly Reaction[];
 }
 
-export type MessageDraft = Pick<StoredMessage, 'text' | 'authorId' | 'authorName'>;
+export interface UserRef {
+  readonly id: string;
+  readonly username: string;
+}
+
+/**
+ * The message a reply answers, read from the log whenever the reply is read (redaction: the reply
+ * keeps only the id, so deleting the quoted message removes its text everywhere). Without author
+ * and firstLine: deleted, or no longer retained (a tombstone).
+ */
+export interface Quote {
+  readonly id: string;
+  readonly authorId?: string;
+  readonly authorName?: string;
+  /** The quoted text up to its first line break. */
+  readonly firstLine?: string;
+}
+
+/** One emoji's reactions on a message: who reacted with it (each user once). */
+export interface Reaction {
+  readonly emoji: string;
+  readonly userIds: readonly string[];
+}
+
+export interface MessageDraft extends Pick<StoredMessage, 'text' | 'authorId' | 'authorName'> {
+  /** The id of the message answered: it must be retained and not deleted. */
+  readonly replyTo?: string;
+  readonly mentions?: readonly UserRef[];
+  /** Mentioned users whose mention counts (Room.mentionCount) and who are notified on their topic. */
+  readonly notifyMentioned?: readonly string[];
+}
 
 /** An edit or a deletion by the author, kept in the room's log after the message it changes. */
 export interface MessageChange {
@@ -35,10 +71,58 @@ export interface MessageChange {
   readonly authorName: string;
   /** When the change was made. */
   readonly createdAt: string;
+  /** A deletion by a moderator (not the author): who. authorId/authorName stay the message's author. */
+  readonly moderatorId?: string;
+  readonly moderatorName?: string;
+  /** An edit: what else the message carries, as it is at the edit (its reply, mentions and reactions). */
+  readonly replyTo?: Quote;
+  readonly mentions?: readonly UserRef[];
+  readonly reactions?: readonly Reaction[];
+}
+
+/** A reaction added to or removed from a message: the latest one per message stays in the log. */
+export interface ReactionChange {
+  readonly kind: 'reaction';
+  readonly id: string;
+  readonly room: string;
+  /** The message reacted to. */
+  readonly target: string;
+  readonly emoji: string;
+  readonly added: boolean;
+  /** Who reacted. */
+  readonly authorId: string;
+  readonly authorName: string;
+  readonly createdAt: string;
+  /** The message after the change (replayed: as it is now), reactions included. */
+  readonly message: StoredMessage;
+}
+
+/** A room role as stored: the owner, or a moderator; everyone else is a member (or has no role). */
+export type StoredRole = 'owner' | 'moderator' | 'member';
+
+/** What a moderator did: each is an entry of the room's log (roomEvents), written with the state it changes. */
+export type ModerationAction = 'muted' | 'unmuted' | 'banned' | 'unbanned' | 'role' | 'removed';
+
+export interface ModerationEntry {
+  readonly kind: 'moderation';
+  readonly id: string;
+  readonly room: string;
+  readonly action: ModerationAction;
+  /** The user acted on. */
+  readonly targetId: string;
+  readonly targetName: string;
+  /** muted: until when (ISO-8601). */
+  readonly until?: string;
+  /** role: the target's role from now on. */
+  readonly role?: StoredRole;
+  /** The moderator (or owner) who acted. */
+  readonly authorId: string;
+  readonly authorName: string;
+  readonly createdAt: string;
 }
 
 /** One entry of a room's log, as stored and as published on the room's topic. */
-export type LogEntry = StoredMessage | MessageChange;
+export type LogEntry = StoredMessage | MessageChange | ReactionChange | ModerationEntry;
 
 /** The message as an edit leaves it: its own id, author and time, the new text, editedAt = the edit's time. */
 export function editedMessage(change: MessageChange): StoredMessage {
@@ -50,19 +134,63 @@ export function editedMessage(change: MessageChange): StoredMessage {
     authorName: change.authorName,
     createdAt: isoOfId(change.target),
     editedAt: change.createdAt,
+    ...(change.replyTo ? { replyTo: change.replyTo } : {}),
+    ...(change.mentions?.length ? { mentions: change.mentions } : {}),
+    ...(change.reactions?.length ? { reactions: change.reactions } : {}),
   };
 }
 
+/** An edit or a deletion. */
 export function isChange(entry: LogEntry): entry is MessageChange {
   return 'kind' in entry && (entry.kind === 'edited' || entry.kind === 'deleted');
 }
 
-export type ChangeDraft = Pick<MessageChange, 'kind' | 'target' | 'text' | 'authorId' | 'authorName'>;
+/** A message (not a change, reaction or moderator action). */
+export function isMessage(entry: LogEntry): entry is StoredMessage {
+  return !('kind' in entry);
+}
+
+export interface ChangeDraft extends Pick<MessageChange, 'kind' | 'target' | 'text' | 'authorId' | 'authorName'> {
+  /**
+   * A moderator deletes someone else's message: authorId/authorName name the moderator, and the
+   * author check is skipped (the caller checked the role). Only for deletions.
+   */
+  readonly asModerator?: boolean;
+}
 
 export type ChangeResult =
   | { readonly ok: true; readonly change: MessageChange }
   /** No such message in the retained log, or it was deleted; or the requester is not its author. */
   | { readonly ok: false; readonly reason: 'not-found' | 'not-author' };
+
+export interface ReactionDraft {
+  readonly target: string;
+  readonly emoji: string;
+  /** True to add, false to remove. */
+  readonly add: boolean;
+  readonly authorId: string;
+  readonly authorName: string;
+}
+
+export type ReactionResult =
+  /** change: null when nothing changed (added twice, removed when absent): nothing was written. */
+  | { readonly ok: true; readonly message: StoredMessage; readonly change: ReactionChange | null }
+  /** No such message (deleted, too old); or the message has `maxEmoji` different emoji already. */
+  | { readonly ok: false; readonly reason: 'not-found' | 'too-many' };
+
+/**
+ * A write refused because of the author's standing in the room, checked in the same atomic step
+ * as the write: banned, or muted until `until` (ISO-8601); or a reply to a message that is gone.
+ */
+export class WriteRefused extends Error {
+  override name = 'WriteRefused';
+  constructor(
+    readonly reason: 'banned' | 'muted' | 'reply-not-found',
+    readonly until?: string,
+  ) {
+    super(`write refused: ${reason}${until ? ` until ${until}` : ''}`);
+  }
+}
 
 /** A user's read position in a room. */
 export interface ReadMark {
@@ -70,7 +198,12 @@ export interface ReadMark {
   readonly lastReadId: string | null;
   /** Messages appended after it (deleted ones included), at most the room's history limit. */
   readonly unread: number;
+  /** Messages after it that mention the user (deleted ones not), at most MENTION_COUNT_LIMIT. */
+  readonly mentions: number;
 }
+
+/** Mentions counted per user and room at most (the newest ones). */
+export const MENTION_COUNT_LIMIT = 100;
 
 /** Room signals: ephemeral, never stored, at-most-once. */
 export type RoomSignal =
@@ -156,6 +289,75 @@ export interface RoomLog {
    * text; a deleted message leaves only its deletion. Fewer than `limit` means the log ends.
    */
   entries(room: string, query: { readonly after?: string; readonly limit: number }): Promise<LogEntry[]>;
+  /**
+   * Adds or removes the author's reaction on a message and publishes the change, in one atomic
+   * step; idempotent (one reaction per user per emoji per message). The previous reaction entry of
+   * the message leaves the log: a reader resuming gets the latest, with every reaction of the message.
+   * A new emoji beyond `maxEmoji` on one message is refused. Throws WriteRefused (banned, muted).
+   */
+  react(room: string, draft: ReactionDraft, options: { readonly maxEmoji: number; readonly deadline?: number }): Promise<ReactionResult>;
+}
+
+/** A user's standing in a room, as moderators left it. */
+export interface Standing {
+  /** owner only when ownership was handed over (before that the room's creator owns it); moderator; or null. */
+  readonly role: 'owner' | 'moderator' | null;
+  /** The owner's user id once ownership was handed over; null while the room's creator owns it. */
+  readonly ownerId: string | null;
+  readonly banned: boolean;
+  /** ISO-8601 while muted; null otherwise. */
+  readonly mutedUntil: string | null;
+}
+
+export interface BanRecord extends UserRef {
+  /** The moderator who banned. */
+  readonly byId: string;
+  readonly byName: string;
+  /** ISO-8601. */
+  readonly at: string;
+}
+
+export interface MuteRecord extends UserRef {
+  readonly byId: string;
+  readonly byName: string;
+  /** ISO-8601, in the future. */
+  readonly until: string;
+}
+
+/** What moderators set in a room: roles, bans and mutes in force. */
+export interface ModerationState {
+  /** Set when ownership was handed over; null while the creator owns the room. */
+  readonly owner: UserRef | null;
+  readonly moderators: readonly UserRef[];
+  readonly bans: readonly BanRecord[];
+  readonly mutes: readonly MuteRecord[];
+}
+
+export type ModerationDraft = {
+  /** The moderator (or owner) acting. */
+  readonly actor: UserRef;
+} & (
+  | { readonly action: 'ban' | 'unban' | 'unmute'; readonly target: UserRef }
+  /** A member removed from a private room (the membership is the store's): the event only. */
+  | { readonly action: 'remove'; readonly target: UserRef }
+  | { readonly action: 'mute'; readonly target: UserRef; /** Unix ms. */ readonly until: number }
+  /** Role changes, applied together (a handover: the new owner, and the old one as a moderator). */
+  | { readonly action: 'role'; readonly changes: readonly { readonly target: UserRef; readonly role: StoredRole }[] }
+);
+
+/**
+ * Roles, bans and mutes of each room, kept beside its log and changed together with it: every
+ * change is an entry of the room's log (published like a message), written in the same atomic step
+ * as the state, so that a reader of the log sees each in order. Bans and mutes are also checked by
+ * the log's writes in their atomic step (WriteRefused).
+ */
+export interface RoomModeration {
+  /** Applies the action; the entries it appended, none when it changed nothing (a second ban, a lift of nothing). */
+  apply(room: string, draft: ModerationDraft, options?: { readonly deadline?: number }): Promise<ModerationEntry[]>;
+  standing(room: string, userId: string): Promise<Standing>;
+  /** Of `rooms`, those the user is banned from (one round trip per slot at most). */
+  bannedFrom(userId: string, rooms: readonly string[]): Promise<Set<string>>;
+  state(room: string): Promise<ModerationState>;
 }
 
 /** Per-user read positions in room logs. */
@@ -210,6 +412,7 @@ export interface Engine {
   readonly delivery: LiveDelivery;
   readonly signals: RoomSignals;
   readonly control: ControlBus;
+  readonly moderation: RoomModeration;
   /** True while the backend answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { rateLimited } from '../errors.js';
+import { chatError, ErrorCode, rateLimited } from '../errors.js';
 import type { PresentUser, ReadMark, RoomSignal } from '../pubsub/types.js';
 import type { RoomRecord } from '../store/types.js';
 import { requireViewer } from './auth.js';
@@ -24,6 +24,11 @@ export async function startTyping(ctx: ChatContext, args: { room: string }): Pro
   const room = await accessibleRoom(ctx, viewer, input.roomRef(args.room));
   const wait = await ctx.services.limits.consumeTyping(viewer.id);
   if (wait > 0) throw rateLimited(wait);
+  // a muted user's typing would only announce what they cannot send
+  if (!input.dmMembers(room.name)) {
+    const { mutedUntil } = await ctx.services.engine.moderation.standing(room.name, viewer.id);
+    if (mutedUntil) throw chatError(ErrorCode.Forbidden, `You are muted in "${room.name}" until ${mutedUntil}.`, { until: mutedUntil });
+  }
   const signal: RoomSignal = {
     type: 'typing',
     room: room.name,
@@ -58,7 +63,7 @@ export function readMarksOf(ctx: ChatContext): DataLoader<string, ReadMark> {
     const viewer = requireViewer(ctx);
     loader = new DataLoader(async (rooms) => {
       const marks = await ctx.services.engine.reads.readMarks(viewer.id, rooms);
-      return rooms.map((r) => marks.get(r) ?? { lastReadId: null, unread: 0 });
+      return rooms.map((r) => marks.get(r) ?? { lastReadId: null, unread: 0, mentions: 0 });
     });
     loaders.set(ctx, loader);
   }

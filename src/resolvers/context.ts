@@ -11,6 +11,12 @@ export interface RuleSettings {
   readonly defaultRooms: readonly string[];
   /** Events a subscriber may fall behind by before its subscription fails. @default 1000 */
   readonly subscriberQueueLimit: number;
+  /** Usernames that moderate the default rooms (ROOM_ADMINS). @default [] */
+  readonly roomAdmins?: readonly string[];
+  /** Different emoji one message can carry. @default 20 */
+  readonly reactionsPerMessage?: number;
+  /** Different users one message can mention. @default 20 */
+  readonly mentionsPerMessage?: number;
 }
 
 /** Observers of what the rules do (metrics); no-ops in tests. */

@@ -3,14 +3,16 @@ import { badInput, conflict, forbidden, notFound, rateLimited } from '../errors.
 import { byName, type RoomRecord, type UserRecord } from '../store/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
+import { rank, requireRole, roleOf } from './roles.js';
 import * as input from './validation.js';
 
 /**
  * The access rule, in one place: public rooms are open to every signed-in user; private rooms and
- * direct conversations to their members. A direct conversation of the viewer is made on first use.
+ * direct conversations to their members; nobody reads, joins or writes in a room they are banned
+ * from. A direct conversation of the viewer is made on first use (not by a user the other blocked).
  */
 export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: string): Promise<RoomRecord> {
-  const { store } = ctx.services;
+  const { store, engine } = ctx.services;
   const dm = input.dmMembers(name);
   if (dm) {
     if (!dm.includes(viewer.username)) throw forbidden('You are not part of this direct conversation.');
@@ -19,8 +21,9 @@ export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: str
     if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
     return directConversation(ctx, viewer, other);
   }
-  const room = await findRoom(ctx.services, name);
+  const [room, banned] = await Promise.all([findRoom(ctx.services, name), engine.moderation.bannedFrom(viewer.id, [name])]);
   if (!room) throw notFound(`No room named "${name}".`);
+  if (banned.has(name)) throw forbidden(`You are banned from "${name}".`);
   if (room.private && !(await store.isMember(name, viewer.id))) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
   return room;
 }
@@ -39,12 +42,18 @@ function ensureDefaultRoom(services: ChatContext['services'], name: string): Pro
   return services.store.ensureRoom({ name, private: false, createdBy: '', createdAt: new Date(services.now()).toISOString() }, []);
 }
 
-/** The direct conversation between the viewer and `otherUsername`, created on first use. */
-export async function directConversation(ctx: ChatContext, viewer: Viewer, otherUsername: string): Promise<RoomRecord & { otherUserId: string }> {
+/**
+ * The direct conversation between the viewer and `otherUsername`, created on first use. `sending`:
+ * the viewer writes into it, which a user the other blocked may not (nor start one).
+ */
+export async function directConversation(ctx: ChatContext, viewer: Viewer, otherUsername: string, sending = false): Promise<RoomRecord & { otherUserId: string }> {
   const { store, now } = ctx.services;
   if (otherUsername === viewer.username) throw badInput('You cannot send a direct message to yourself.', 'to');
   const other = await existingUser(ctx, viewer, otherUsername);
   const name = input.dmRoomName(viewer.username, other.username);
+  if ((await store.blockedBy(viewer.id, [other.id])).size > 0 && (sending || !(await store.findRoom(name)))) {
+    throw forbidden(`${other.username} does not accept direct messages from you.`);
+  }
   const room = await store.ensureRoom(
     { name, private: true, createdBy: viewer.id, createdAt: new Date(now()).toISOString() },
     [viewer.id, other.id],
@@ -57,7 +66,7 @@ export async function directConversation(ctx: ChatContext, viewer: Viewer, other
  * MESSAGE_RATE_LIMIT, so probing which usernames exist (the contract answers NOT_FOUND for an
  * unknown one) goes no faster than sending messages.
  */
-async function existingUser(ctx: ChatContext, viewer: Viewer, username: string): Promise<UserRecord> {
+export async function existingUser(ctx: ChatContext, viewer: Viewer, username: string): Promise<UserRecord> {
   const user = await ctx.services.store.findUser(username);
   if (user) return user;
   const wait = await ctx.services.limits.consumeMessage(viewer.id);
@@ -78,7 +87,23 @@ export async function ensureDefaultRooms(services: ChatContext['services']): Pro
 export async function rooms(ctx: ChatContext, args: { first?: number | null; after?: string | null } = {}): Promise<RoomRecord[]> {
   const viewer = requireViewer(ctx);
   const limit = input.first(args.first);
-  const after = args.after == null ? undefined : input.roomRef(args.after, 'after');
+  let after = args.after == null ? undefined : input.roomRef(args.after, 'after');
+  // rooms the viewer is banned from are left out, and the page filled from the names after them
+  const out: RoomRecord[] = [];
+  for (;;) {
+    const wanted = limit - out.length;
+    const page = await roomPage(ctx, viewer, after, wanted);
+    const banned = await ctx.services.engine.moderation.bannedFrom(
+      viewer.id,
+      page.filter((r) => !input.dmMembers(r.name)).map((r) => r.name),
+    );
+    out.push(...page.filter((r) => !banned.has(r.name)));
+    if (page.length < wanted || out.length === limit) return out;
+    after = page[page.length - 1]!.name;
+  }
+}
+
+async function roomPage(ctx: ChatContext, viewer: Viewer, after: string | undefined, limit: number): Promise<RoomRecord[]> {
   const { store, settings } = ctx.services;
   const [open, mine] = await Promise.all([store.publicRooms({ after, limit }), store.roomsOf(viewer.id, { after, limit })]);
   const unique = new Map<string, RoomRecord>();
@@ -90,6 +115,12 @@ export async function rooms(ctx: ChatContext, args: { first?: number | null; aft
   if (missing.length === 0) return page;
   for (const name of missing) unique.set(name, await ensureDefaultRoom(ctx.services, name));
   return [...unique.values()].sort(byName).slice(0, limit);
+}
+
+/** One room the viewer can see (its roles, members, counts): NOT_FOUND or FORBIDDEN as for reading it. */
+export async function room(ctx: ChatContext, args: { name: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  return accessibleRoom(ctx, viewer, input.roomRef(args.name, 'name'));
 }
 
 /** Rate limited per user (CREATE_ROOM_RATE_LIMIT): every room lengthens everyone's rooms list. */
@@ -105,13 +136,20 @@ export async function createRoom(ctx: ChatContext, args: { name: string; private
   const wait = await limits.consumeRoomCreation(viewer.id);
   if (wait > 0) throw rateLimited(wait);
   if (!(await store.createRoom(room, [viewer.id]))) throw conflict(`The room name "${room.name}" is taken.`);
+  await store.addToRoster(room.name, viewer);
   return room;
+}
+
+/** Adds a member, listed by name too; both steps idempotent. */
+export async function addMembership(ctx: ChatContext, room: RoomRecord, user: { id: string; username: string }): Promise<void> {
+  await ctx.services.store.addMember(room.name, user.id);
+  await ctx.services.store.addToRoster(room.name, { id: user.id, username: user.username });
 }
 
 export async function joinRoom(ctx: ChatContext, args: { name: string }): Promise<RoomRecord> {
   const viewer = requireViewer(ctx);
   const room = await accessibleRoom(ctx, viewer, input.roomRef(args.name, 'name'));
-  await ctx.services.store.addMember(room.name, viewer.id);
+  if (!input.dmMembers(room.name)) await addMembership(ctx, room, viewer);
   return room;
 }
 
@@ -122,7 +160,10 @@ export async function inviteToRoom(ctx: ChatContext, args: { room: string; usern
   const room = await accessibleRoom(ctx, viewer, name);
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
   const invitee = await existingUser(ctx, viewer, username);
-  await ctx.services.store.addMember(room.name, invitee.id);
+  if ((await ctx.services.engine.moderation.bannedFrom(invitee.id, [room.name])).size > 0) {
+    throw forbidden(`${invitee.username} is banned from "${room.name}": a moderator can lift the ban first.`);
+  }
+  await addMembership(ctx, room, invitee);
   return room;
 }
 
@@ -137,26 +178,47 @@ export async function leaveRoom(ctx: ChatContext, args: { name: string }): Promi
   const room = await findRoom(ctx.services, name);
   if (!room) throw notFound(`No room named "${name}".`);
   const wasMember = await ctx.services.store.isMember(name, viewer.id);
-  await removeMembership(ctx, room, viewer.id);
+  await removeMembership(ctx, room, viewer);
   return wasMember;
 }
 
-/** The creator of a private room removes a member; the member stops receiving it at once. */
+/**
+ * The owner or a moderator of a private room removes a member of a lower role (the owner: anyone);
+ * the member stops receiving it at once.
+ */
 export async function removeFromRoom(ctx: ChatContext, args: { room: string; username: string }): Promise<RoomRecord> {
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const username = input.username(args.username);
   const room = await accessibleRoom(ctx, viewer, name);
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
-  if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove.', 'room');
-  if (room.createdBy !== viewer.id) throw forbidden(`Only the creator of "${room.name}" can remove its members.`);
+  if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove (ban a user instead).', 'room');
+  const role = await requireRole(ctx, room, viewer, 'MODERATOR', 'remove members');
   const user = await existingUser(ctx, viewer, username);
-  await removeMembership(ctx, room, user.id);
+  if (user.id === viewer.id) throw badInput('To leave a room, use leaveRoom.', 'username');
+  if (rank(await roleOf(ctx, room, user)) >= rank(role)) {
+    throw forbidden(`${user.username} is not below you in "${room.name}": only someone above them can remove them.`);
+  }
+  const wasMember = await ctx.services.store.isMember(room.name, user.id);
+  await removeMembership(ctx, room, user);
+  // a moderator's action: an event of the room's log (once: removing a non-member again writes none)
+  if (wasMember) {
+    await ctx.services.engine.moderation.apply(
+      room.name,
+      { action: 'remove', actor: { id: viewer.id, username: viewer.username }, target: { id: user.id, username: user.username } },
+      { deadline: ctx.services.now() + 5000 },
+    );
+  }
   return room;
 }
 
-async function removeMembership(ctx: ChatContext, room: RoomRecord, userId: string): Promise<void> {
-  await ctx.services.store.removeMember(room.name, userId);
+/**
+ * Ends a membership: the store's, the roster's, and (private rooms, or `always` for a ban) the live
+ * subscriptions of the user to the room on every instance.
+ */
+export async function removeMembership(ctx: ChatContext, room: RoomRecord, user: { id: string; username: string }, always = false): Promise<void> {
+  await ctx.services.store.removeMember(room.name, user.id);
+  await ctx.services.store.removeFromRoster(room.name, { id: user.id, username: user.username });
   // must reach every instance: a failure is reported so the caller retries (removal is idempotent)
-  if (room.private) await ctx.services.engine.control.publish({ type: 'member-removed', room: room.name, userId });
+  if (room.private || always) await ctx.services.engine.control.publish({ type: 'member-removed', room: room.name, userId: user.id });
 }

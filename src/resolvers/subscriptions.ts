@@ -2,7 +2,7 @@ import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
 import { catchUpReader, type CatchUpKind, type CatchUpPage } from './catch-up.js';
 import { createEventQueue, HAND_OFF, type End, type EventQueue, type HandOffStream } from './live-stream.js';
-import { editedMessage, isChange, type LiveSubscription, type LogEntry, type RoomSignal, type StoredMessage } from '../pubsub/types.js';
+import { editedMessage, isMessage, type LiveSubscription, type LogEntry, type ModerationEntry, type RoomSignal, type StoredMessage, type StoredRole, type UserRef } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
@@ -17,13 +17,36 @@ const TYPING_QUEUE = 16;
 export const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
 
+export type RoomEventType =
+  | 'ADDED'
+  | 'EDITED'
+  | 'DELETED'
+  | 'REACTION_ADDED'
+  | 'REACTION_REMOVED'
+  | 'MUTED'
+  | 'UNMUTED'
+  | 'BANNED'
+  | 'UNBANNED'
+  | 'ROLE_CHANGED'
+  | 'MEMBER_REMOVED';
+
 /** A live event of a room's log, as roomEvents delivers it. */
 export interface RoomEventRecord {
   readonly id: string;
-  readonly type: 'ADDED' | 'EDITED' | 'DELETED';
+  readonly type: RoomEventType;
+  /** The message the event is about; for a moderator's action on a user, the event's own id. */
   readonly messageId: string;
-  /** The message after the event; null for DELETED. */
+  /** The message after the event; null for DELETED and moderators' actions on users. */
   readonly message: StoredMessage | null;
+  /** Who did it: the author (ADDED, EDITED, DELETED), the moderator (DELETED by one, MUTED, ...), who reacted. */
+  readonly actor: UserRef;
+  /** The user acted on (MUTED, UNMUTED, BANNED, UNBANNED, ROLE_CHANGED, MEMBER_REMOVED). */
+  readonly target: UserRef | null;
+  readonly until: string | null;
+  readonly role: StoredRole | null;
+  readonly emoji: string | null;
+  /** DELETED by a moderator rather than the author. */
+  readonly byModerator: boolean;
 }
 
 /**
@@ -33,7 +56,7 @@ export interface RoomEventRecord {
  * (edits applied, deleted messages left out); edits and deletions themselves come on roomEvents.
  */
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
-  return roomSubscription(ctx, args, 'range', (e): StoredMessage | null => (isChange(e) ? null : e));
+  return roomSubscription(ctx, args, 'range', (e): StoredMessage | null => (isMessage(e) ? e : null));
 }
 
 /**
@@ -57,10 +80,38 @@ function roomEventOf(entry: LogEntry): RoomEventRecord {
   return event;
 }
 
-function toRoomEvent(entry: LogEntry): RoomEventRecord {
-  if (!isChange(entry)) return { id: entry.id, type: 'ADDED', messageId: entry.id, message: entry };
-  if (entry.kind === 'deleted') return { id: entry.id, type: 'DELETED', messageId: entry.target, message: null };
-  return { id: entry.id, type: 'EDITED', messageId: entry.target, message: editedMessage(entry) };
+const MODERATION_EVENTS: Record<ModerationEntry['action'], RoomEventType> = {
+  muted: 'MUTED',
+  unmuted: 'UNMUTED',
+  banned: 'BANNED',
+  unbanned: 'UNBANNED',
+  role: 'ROLE_CHANGED',
+  removed: 'MEMBER_REMOVED',
+};
+
+export function toRoomEvent(entry: LogEntry): RoomEventRecord {
+  const base = { id: entry.id, actor: { id: entry.authorId, username: entry.authorName }, target: null, until: null, role: null, emoji: null, byModerator: false };
+  if (isMessage(entry)) return { ...base, type: 'ADDED', messageId: entry.id, message: entry };
+  switch (entry.kind) {
+    case 'edited':
+      return { ...base, type: 'EDITED', messageId: entry.target, message: editedMessage(entry) };
+    case 'deleted':
+      return entry.moderatorId
+        ? { ...base, type: 'DELETED', messageId: entry.target, message: null, actor: { id: entry.moderatorId, username: entry.moderatorName ?? '' }, byModerator: true }
+        : { ...base, type: 'DELETED', messageId: entry.target, message: null };
+    case 'reaction':
+      return { ...base, type: entry.added ? 'REACTION_ADDED' : 'REACTION_REMOVED', messageId: entry.target, message: entry.message, emoji: entry.emoji };
+    case 'moderation':
+      return {
+        ...base,
+        type: MODERATION_EVENTS[entry.action],
+        messageId: entry.id,
+        message: null,
+        target: { id: entry.targetId, username: entry.targetName },
+        until: entry.until ?? null,
+        role: entry.role ?? null,
+      };
+  }
 }
 
 /**
@@ -81,8 +132,8 @@ async function roomSubscription<T extends { id: string }>(
   const { settings, revocations, engine, hooks } = ctx.services;
   let stream: RoomStream<T> | null = null;
   let revoked = false;
-  // only a private room can be lost (public rooms are open to all): the watch goes once that is known
-  let unwatch: (() => void) | null = revocations.watch(name, viewer.id, () => {
+  // any room can be lost: a private one by removal, any one by a ban
+  const unwatch = revocations.watch(name, viewer.id, () => {
     revoked = true;
     stream?.revoke(forbidden(`You no longer have access to "${name}".`));
   });
@@ -94,7 +145,7 @@ async function roomSubscription<T extends { id: string }>(
     overflowError: slowSubscriber,
     onClose: () => {
       closed = true;
-      unwatch?.();
+      unwatch();
       if (!subscription) return;
       hooks.subscriptionClosed();
       void subscription.unsubscribe().catch(() => {});
@@ -103,10 +154,6 @@ async function roomSubscription<T extends { id: string }>(
   });
   try {
     const room = await accessibleRoom(ctx, viewer, name);
-    if (!room.private && !revoked) {
-      unwatch?.();
-      unwatch = null;
-    }
     subscription = await engine.delivery.subscribe({ kind: 'room', room: room.name }, (entry) => queue.push(entry));
     hooks.subscriptionOpened();
     // the backlog's first read goes out now, while presence is written
@@ -116,7 +163,7 @@ async function roomSubscription<T extends { id: string }>(
     leave = (await engine.signals.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? null;
     if (closed) void leave?.().catch(() => {});
   } catch (err) {
-    unwatch?.();
+    unwatch();
     await subscription?.unsubscribe().catch(() => {});
     throw err;
   }
@@ -217,7 +264,21 @@ class RoomStream<T extends { id: string }> implements HandOffStream<T> {
 }
 
 /** Direct messages sent to the viewer by someone else, live. */
-export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+export function directMessageAdded(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+  return userStream(ctx, (m) => input.dmMembers(m.room) !== null);
+}
+
+/**
+ * Messages that mention the viewer, sent by someone else in any room the viewer could see then, live
+ * (the user's topic carries them, as it carries direct messages: gaps filled after a reconnect).
+ */
+export function mentioned(ctx: ChatContext): Promise<AsyncIterableIterator<StoredMessage>> {
+  const viewer = requireViewer(ctx);
+  return userStream(ctx, (m) => m.mentions?.some((u) => u.id === viewer.id) === true);
+}
+
+/** Messages on the viewer's own topic from others that `accept` takes. */
+async function userStream(ctx: ChatContext, accept: (m: StoredMessage) => boolean): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
   const { engine, hooks, settings } = ctx.services;
   let subscription: LiveSubscription | null = null;
@@ -231,7 +292,7 @@ export async function directMessageAdded(ctx: ChatContext): Promise<AsyncIterabl
     },
   });
   subscription = await engine.delivery.subscribe({ kind: 'user', userId: viewer.id }, (entry) => {
-    if (!isChange(entry) && entry.authorId !== viewer.id) queue.push(entry);
+    if (isMessage(entry) && entry.authorId !== viewer.id && accept(entry)) queue.push(entry);
   });
   hooks.subscriptionOpened();
   return queue;
@@ -262,8 +323,8 @@ async function signalStream<S extends RoomSignal>(ctx: ChatContext, record: Room
   const viewer = requireViewer(ctx);
   const room = record.name;
   let subscription: { unsubscribe(): Promise<void> } | null = null;
-  // only a private room can be lost (public rooms are open to all)
-  const unwatch = record.private ? revocations.watch(room, viewer.id, () => queue.fail(forbidden(`You no longer have access to "${room}".`))) : () => {};
+  // any room can be lost: a private one by removal, any one by a ban
+  const unwatch = revocations.watch(room, viewer.id, () => queue.fail(forbidden(`You no longer have access to "${room}".`)));
   const queue = createEventQueue<S>({
     limit: TYPING_QUEUE,
     overflow: 'drop-oldest',

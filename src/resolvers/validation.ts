@@ -92,3 +92,22 @@ export function cursor(input: string | null | undefined, field: string): string 
   if (!id) throw badInput(`${field} is a message id of the form <milliseconds>-<sequence>.`, field);
   return `${id.ms}-${id.seq}`;
 }
+
+/** One emoji as Unicode recommends them (RGI: flags, keycaps, skin tones and ZWJ sequences included). */
+// biome-ignore lint/complexity/useRegexLiterals: TypeScript allows the v flag in a literal from target ES2024 only; Node 20 runs it
+const EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+
+/** One emoji; a symbol typed without its emoji presentation selector (❤) is given it (❤️), so both count as one. */
+export function emoji(input: string): string {
+  if (input.length <= 64 && EMOJI.test(input)) return input;
+  if (input.length <= 63 && EMOJI.test(`${input}\uFE0F`)) return `${input}\uFE0F`;
+  throw badInput('emoji is one emoji, e.g. 👍 or 🇫🇷.', 'emoji');
+}
+
+/** Seconds of a mute: from 1 to 365 days' worth. */
+export const MAX_MUTE_SECONDS = 365 * 24 * 3600;
+
+export function muteSeconds(input: number): number {
+  if (!Number.isInteger(input) || input < 1 || input > MAX_MUTE_SECONDS) throw badInput(`seconds is 1-${MAX_MUTE_SECONDS} (a year).`, 'seconds');
+  return input;
+}

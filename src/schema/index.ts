@@ -5,6 +5,8 @@ import './user.js';
 import './room.js';
 import './message.js';
 import './activity.js';
+import './interactions.js';
+import './moderation.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -28,20 +28,32 @@ export const MessageRef = builder.objectRef<StoredMessage>('Message').implement(
 });
 
 const RoomEventTypeRef = builder.enumType('RoomEventType', {
-  values: { ADDED: { description: 'A message was sent.' }, EDITED: { description: 'Its author changed its text.' }, DELETED: { description: 'Its author deleted it.' } } as const,
+  values: {
+    ADDED: { description: 'A message was sent.' },
+    EDITED: { description: 'Its author changed its text.' },
+    DELETED: { description: 'Its author deleted it, or a moderator did (byModerator, actor).' },
+    REACTION_ADDED: { description: 'actor reacted to the message with emoji; message carries every reaction.' },
+    REACTION_REMOVED: { description: 'actor took back their emoji reaction; message carries every reaction.' },
+    MUTED: { description: 'A moderator (actor) muted target in the room until `until`.' },
+    UNMUTED: { description: 'A moderator (actor) lifted the mute of target.' },
+    BANNED: { description: 'A moderator (actor) banned target from the room.' },
+    UNBANNED: { description: 'A moderator (actor) lifted the ban of target.' },
+    ROLE_CHANGED: { description: "target's role in the room is now `role` (set by actor)." },
+    MEMBER_REMOVED: { description: 'The owner or a moderator (actor) removed target from the private room.' },
+  } as const,
 });
 
-const RoomEventRef = builder.objectRef<subscriptions.RoomEventRecord>('RoomEvent').implement({
+export const RoomEventRef = builder.objectRef<subscriptions.RoomEventRecord>('RoomEvent').implement({
   description: "An entry of a room's log. Applied in order, the events give the room's final state.",
   fields: (t) => ({
     id: t.exposeID('id', { description: "The event's own id: strictly increasing in the room; resume with after." }),
     type: t.field({ type: RoomEventTypeRef, resolve: (e) => e.type }),
-    messageId: t.exposeID('messageId', { description: 'The message the event is about.' }),
+    messageId: t.exposeID('messageId', { description: "The message the event is about; for a moderator's action on a user (MUTED, BANNED, ...), the event's own id." }),
     message: t.field({
       type: MessageRef,
       nullable: true,
       description:
-        'The message (ADDED, EDITED): live, as the event left it; replayed (after), in its current state, so that no earlier text is readable. Null for DELETED.',
+        "The message (ADDED, EDITED, REACTION_*): live, as the event left it; replayed (after), in its current state, so that no earlier text is readable. Null for DELETED and moderators' actions on users.",
       resolve: (e) => e.message,
     }),
   }),
@@ -67,8 +79,11 @@ builder.mutationFields((t) => ({
         description:
           "The sender's idempotency key (1-64 of A-Z a-z 0-9 _ . : -, e.g. a UUID per message): retrying a send with the same key returns the message stored the first time instead of a second copy, on every instance, for the history TTL.",
       }),
+      replyTo: t.arg.id({
+        description: "The id of a message of the same room that this one answers (NOT_FOUND when it is not there). Message.replyTo then shows its first line, as it is when read.",
+      }),
     },
-    resolve: (_r, args, ctx) => messages.sendMessage(ctx, args),
+    resolve: (_r, args, ctx) => messages.sendMessage(ctx, { ...args, replyTo: args.replyTo == null ? null : String(args.replyTo) }),
   }),
   editMessage: t.field({
     type: MessageRef,
@@ -78,7 +93,7 @@ builder.mutationFields((t) => ({
   }),
   deleteMessage: t.boolean({
     description:
-      'The author deletes a message: its text (first and edited) is removed from history, replay and resume; only the DELETED event remains in roomEvents.',
+      "The author deletes a message, or a moderator of the room someone else's: its text (first and edited) is removed from history, replay and resume; only the DELETED event remains in roomEvents (byModerator when a moderator did it).",
     args: { room: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => messages.deleteMessage(ctx, { room: args.room, id: String(args.id) }),
   }),
@@ -92,8 +107,11 @@ builder.mutationFields((t) => ({
         description:
           "The sender's idempotency key (1-64 of A-Z a-z 0-9 _ . : -, e.g. a UUID per message): retrying a send with the same key returns the message stored the first time instead of a second copy, on every instance, for the history TTL.",
       }),
+      replyTo: t.arg.id({
+        description: "The id of a message of the same room that this one answers (NOT_FOUND when it is not there). Message.replyTo then shows its first line, as it is when read.",
+      }),
     },
-    resolve: (_r, args, ctx) => messages.sendDirectMessage(ctx, args),
+    resolve: (_r, args, ctx) => messages.sendDirectMessage(ctx, { ...args, replyTo: args.replyTo == null ? null : String(args.replyTo) }),
   }),
 }));
 

@@ -25,6 +25,15 @@ builder.queryField('rooms', (t) =>
   }),
 );
 
+builder.queryField('room', (t) =>
+  t.field({
+    type: RoomRef,
+    description: 'One room the viewer can see, by name (a direct conversation too): NOT_FOUND or FORBIDDEN as for reading its messages.',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => rooms.room(ctx, args),
+  }),
+);
+
 builder.mutationFields((t) => ({
   createRoom: t.field({
     type: RoomRef,

@@ -61,7 +61,14 @@ export async function createChatServer(config: Config, options: ChatServerOption
   let stopping = false;
 
   const services: Services = {
-    settings: { refreshTokenTtl: config.refreshTokenTtl, defaultRooms: config.defaultRooms, subscriberQueueLimit: 1000 },
+    settings: {
+      refreshTokenTtl: config.refreshTokenTtl,
+      defaultRooms: config.defaultRooms,
+      subscriberQueueLimit: 1000,
+      roomAdmins: config.roomAdmins,
+      reactionsPerMessage: config.reactionsPerMessage,
+      mentionsPerMessage: config.mentionsPerMessage,
+    },
     store: backends.store,
     engine: backends.engine,
     tokens,

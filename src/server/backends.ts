@@ -25,6 +25,9 @@ export async function createBackends(config: Config): Promise<Backends> {
     typing: config.typingRateLimit,
     register: config.registerRateLimit,
     createRoom: config.createRoomRateLimit,
+    reaction: config.reactionRateLimit,
+    moderation: config.moderationRateLimit,
+    block: config.blockRateLimit,
   };
   if (config.redisClusterNodes) return clusterBackends(config, config.redisClusterNodes, limitsConfig);
   if (!config.redisUrl) {

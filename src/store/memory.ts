@@ -1,3 +1,4 @@
+import { createMemoryPeople } from './people-memory.js';
 import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
 interface MemoryRefresh extends RefreshTokenRecord {
@@ -43,6 +44,7 @@ export function createMemoryStore(now: () => number = Date.now): Store {
   };
 
   return {
+    ...createMemoryPeople(),
     async createUser(user) {
       if (users.has(user.username)) return false;
       users.set(user.username, user);

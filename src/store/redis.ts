@@ -1,4 +1,5 @@
 import { Cluster } from 'ioredis';
+import { createRedisPeople } from './people-redis.js';
 import { defineScript, guarded, pingWithin, quitClient, type RedisClient } from './redis-client.js';
 import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
@@ -218,6 +219,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   };
 
   return {
+    ...createRedisPeople(client, p),
     createUser: (user: UserRecord) =>
       guarded('createUser', async () => (await createUserScript(1, key.user(user.username), user.id, user.username, user.passwordHash, user.createdAt)) === 1),
 

@@ -1,4 +1,6 @@
-/** Persistence of users, rooms and logins. Two implementations: memory and Redis. */
+import type { RoomRoster, UserBlocks } from './people.js';
+
+/** Persistence of users, rooms and logins (and rosters and blocks, people.ts). Two implementations: memory and Redis. */
 
 export interface UserRecord {
   readonly id: string;
@@ -93,7 +95,7 @@ export interface RefreshTokenStore {
   isLoginLive(familyId: string): Promise<boolean>;
 }
 
-export interface Store extends UserStore, RoomStore, RefreshTokenStore {
+export interface Store extends UserStore, RoomStore, RefreshTokenStore, RoomRoster, UserBlocks {
   /** True while the backend answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -23,18 +23,38 @@ export interface TestServicesOptions {
   readonly hashConcurrency?: number;
   /** Hashes that may wait for a slot before login/register fail fast. @default DEFAULT_MAX_QUEUED_HASHES */
   readonly maxQueuedHashes?: number;
+  /** ROOM_ADMINS. @default [] */
+  readonly roomAdmins?: readonly string[];
+  readonly reactionsPerMessage?: number;
+  readonly mentionsPerMessage?: number;
+  readonly reactionRateLimit?: RateLimit | null;
+  readonly moderationRateLimit?: RateLimit | null;
+  readonly blockRateLimit?: RateLimit | null;
 }
 
 /** The resolvers' services on the memory store and engine, for tests without HTTP. */
 export function memoryServices(options: TestServicesOptions = {}): Services {
   const now = options.now ?? Date.now;
   const services: Services = {
-    settings: { refreshTokenTtl: options.refreshTokenTtl ?? 3600, defaultRooms: ['general'], subscriberQueueLimit: 1000 },
+    settings: {
+      refreshTokenTtl: options.refreshTokenTtl ?? 3600,
+      defaultRooms: ['general'],
+      subscriberQueueLimit: 1000,
+      roomAdmins: options.roomAdmins ?? [],
+      reactionsPerMessage: options.reactionsPerMessage ?? 20,
+      mentionsPerMessage: options.mentionsPerMessage ?? 20,
+    },
     store: createMemoryStore(now),
     engine: createMemoryEngine({ historyLimit: options.historyLimit ?? 1000, historyTtl: 3600, now }),
     tokens: createTokenService({ secret: TEST_SECRET, accessTokenTtl: options.accessTokenTtl ?? 900, now }),
     passwords: createPasswordHasher(options.hashConcurrency ?? 4, TEST_SCRYPT, options.maxQueuedHashes),
-    limits: createRateLimits({ message: options.messageRateLimit ?? null, login: options.loginRateLimit ?? null }),
+    limits: createRateLimits({
+      message: options.messageRateLimit ?? null,
+      login: options.loginRateLimit ?? null,
+      reaction: options.reactionRateLimit ?? null,
+      moderation: options.moderationRateLimit ?? null,
+      block: options.blockRateLimit ?? null,
+    }),
     hooks: { ...noHooks, ...options.hooks },
     revocations: createRevocations(),
     now,

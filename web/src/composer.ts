@@ -1,10 +1,10 @@
 // The send box: Enter sends (Shift+Enter for a new line), Up in an empty box edits the last own
-// message, typing tells the others. Every send carries a new clientId and is retried with it after
+// message, typing tells the others; "Replying to ..." above it when the message answers another. Every send carries a new clientId and is retried with it after
 // SERVICE_UNAVAILABLE or a dropped connection (the typed client's request()), so a retry never
 // shows a message twice.
 import { sendDirectMessageMutation, sendMessageMutation, startTypingMutation } from '../../client/index.js';
 import { scrollToEnd } from './conversation.js';
-import { $, clearChatError, codeOf, showChatError } from './dom.js';
+import { $, clearChatError, codeOf, el, showChatError } from './dom.js';
 import { editLastOwn, type MessageActions } from './messages.js';
 import { state } from './state.js';
 
@@ -33,6 +33,34 @@ function signalTyping() {
   });
 }
 
+/** The next message answers `message`: shown above the send box until sent or cancelled (Escape). */
+export function startReply(message: { id: string; author: string; firstLine: string }) {
+  const conversation = state.conversation;
+  if (!conversation) return;
+  conversation.replyTo = message;
+  renderReply();
+  input().focus();
+}
+
+export function cancelReply() {
+  if (state.conversation) state.conversation.replyTo = null;
+  renderReply();
+}
+
+function renderReply() {
+  const bar = $('reply-bar');
+  const reply = state.conversation?.replyTo;
+  bar.hidden = !reply;
+  if (!reply) return bar.replaceChildren();
+  const cancel = el('button', 'link', 'Cancel');
+  cancel.type = 'button';
+  cancel.addEventListener('click', () => {
+    cancelReply();
+    input().focus();
+  });
+  bar.replaceChildren(el('span', '', 'Replying to ', el('strong', '', reply.author), ': ', el('span', 'reply-text', reply.firstLine)), cancel);
+}
+
 async function send() {
   const conversation = state.conversation;
   const session = state.session;
@@ -47,8 +75,10 @@ async function send() {
     // others stop showing "typing" when the message arrives: a signal arriving after it would bring it back
     await conversation.typingSent;
     // one clientId for this message, kept across the client's retries
-    if (conversation.peer) await session.chat.request(sendDirectMessageMutation, { to: conversation.peer, text });
-    else await session.chat.request(sendMessageMutation, { room: conversation.room, text });
+    const replyTo = conversation.replyTo?.id ?? null;
+    if (conversation.peer) await session.chat.request(sendDirectMessageMutation, { to: conversation.peer, text, replyTo });
+    else await session.chat.request(sendMessageMutation, { room: conversation.room, text, replyTo });
+    if (state.conversation === conversation && conversation.replyTo?.id === replyTo) cancelReply();
     // the message ended the typing line on the others' pages: the next keystroke says so again
     conversation.lastTypingSignal = 0;
     clearChatError();
@@ -82,6 +112,8 @@ export function wireComposer(actions: MessageActions) {
       $<HTMLFormElement>('send-form').requestSubmit();
     } else if (event.key === 'ArrowUp' && !box.value && editLastOwn(actions)) {
       event.preventDefault();
+    } else if (event.key === 'Escape' && state.conversation?.replyTo) {
+      cancelReply();
     }
   });
 }

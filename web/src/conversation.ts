@@ -2,23 +2,27 @@
 // events (roomEvents: added, edited, deleted; resumed after reconnects), the read mark, and a list
 // that stays at the newest message unless the reader scrolled up.
 import {
+  addReactionMutation,
   compareMessageIds,
+  conversationHistoryQuery,
   deleteMessageMutation,
   editMessageMutation,
   markReadMutation,
-  recentMessagesQuery,
+  removeReactionMutation,
   roomEventsSubscription,
   type RoomEventsSubscription,
 } from '../../client/index.js';
+import { cancelReply, startReply } from './composer.js';
 import { $, announce, background, clearChatError, codeOf, coalesced, el, showChatError, visible } from './dom.js';
-import { addMessages, cancelEdits, emptyNote, removeMessage, updateMessage, type MessageActions } from './messages.js';
+import { addMessages, addNotice, cancelEdits, emptyNote, removeMessage, updateMessage, updateReactions, type MessageActions } from './messages.js';
+import { loadRoomInfo, moderationNotice, onModerationEvent } from './moderation.js';
 import { clearPeople, renderRoomHeader, stopTyping, watchPeople } from './people.js';
 import { refreshRooms, renderRooms } from './rooms.js';
 import { ROOM_KEY } from './session.js';
 import { peerOf, state, type Conversation } from './state.js';
 
-/** Messages per history page (recentMessages limit). */
-const PAGE = 50;
+/** Messages per history page (conversationHistoryQuery's fixed page: within the result-size budget with reactions and mentions). */
+const PAGE = 30;
 /** Within this many pixels of the bottom, the list follows new messages. */
 const STICKY_PX = 80;
 /** Within this many pixels of the top, the next older page is loaded. */
@@ -36,7 +40,7 @@ export async function openConversation(room: string) {
   const session = state.session;
   if (!session) return;
   const turn = ++state.turns;
-  const { recentMessages } = await session.chat.request(recentMessagesQuery, { room, limit: PAGE });
+  const { recentMessages } = await session.chat.request(conversationHistoryQuery, { room });
   if (turn !== state.turns || state.session !== session) return;
 
   closeConversation();
@@ -55,6 +59,9 @@ export async function openConversation(room: string) {
     typers: new Map(),
     lastTypingSignal: 0,
     typingSent: Promise.resolve(),
+    role: null,
+    roles: new Map(),
+    replyTo: null,
     stop: () => {},
   };
   state.conversation = conversation;
@@ -84,6 +91,8 @@ export async function openConversation(room: string) {
     people();
   };
   background(markRead());
+  background(loadRoomInfo(conversation));
+  cancelReply();
   $<HTMLTextAreaElement>('message-input').focus();
   // a short first page does not fill the list, so no scrolling would ask for more
   if (conversation.hasOlder && list().scrollHeight <= list().clientHeight) background(loadOlder());
@@ -98,19 +107,29 @@ export function closeConversation() {
   state.conversation = null;
 }
 
-/** The subscription ended with an error: access is gone (left, removed) or something broke. */
+/** The subscription ended with an error: access is gone (left, removed, banned) or something broke. */
 function lostAccess(conversation: Conversation, err: unknown) {
   if (codeOf(err) !== 'FORBIDDEN' && codeOf(err) !== 'NOT_FOUND') return showChatError(err);
+  const why = conversation.bannedBy ? `You were banned from #${conversation.room} by ${conversation.bannedBy}.` : `You no longer have access to #${conversation.room}.`;
   background(
     refreshRooms().then(() => openConversation(state.rooms.has('general') ? 'general' : ([...state.rooms.keys()][0] ?? 'general'))).then(() => {
-      showChatError(new Error(`You no longer have access to #${conversation.room}.`));
+      showChatError(new Error(why));
     }),
   );
 }
 
 function applyEvent(conversation: Conversation, event: RoomEvent) {
   conversation.newestId = event.id;
-  if (event.type === 'DELETED') return removeMessage(event.messageId, conversation.shown);
+  if (event.type === 'DELETED') return removeMessage(event.messageId, conversation.shown, event.byModerator);
+  if (event.type === 'REACTION_ADDED' || event.type === 'REACTION_REMOVED') return updateReactions(event.messageId, event.message?.reactions ?? []);
+  if (event.target) {
+    // a moderator's action on a user: a line in the list, and the roles or panel it changes
+    const notice = moderationNotice(event, state.session?.me ?? '');
+    if (notice) addNotice(notice);
+    if (event.type === 'BANNED' && event.target.username === state.session?.me) conversation.bannedBy = event.actor.username;
+    if (conversation.atEnd) scrollToEnd();
+    return onModerationEvent(conversation, event);
+  }
   const m = event.message;
   if (!m) return;
   if (event.type === 'EDITED') return updateMessage(m);
@@ -146,7 +165,7 @@ export async function loadOlder() {
   conversation.loadingOlder = true;
   list().querySelector('.history-start')!.replaceWith(historyStart(conversation));
   try {
-    const { recentMessages } = await session.chat.request(recentMessagesQuery, { room: conversation.room, limit: PAGE, before: conversation.oldestId });
+    const { recentMessages } = await session.chat.request(conversationHistoryQuery, { room: conversation.room, before: conversation.oldestId });
     if (state.conversation !== conversation) return;
     conversation.hasOlder = recentMessages.length === PAGE;
     if (recentMessages[0]) conversation.oldestId = recentMessages[0].id;
@@ -190,13 +209,20 @@ export const markRead = coalesced(async () => {
   renderRooms();
 });
 
-/** Edit and delete go to the open conversation's room. */
+/** Edit, delete and react go to the open conversation's room; a reply starts in the send box. */
 export const messageActions: MessageActions = {
   async edit(id, text) {
     const { chat } = state.session!;
     return (await chat.request(editMessageMutation, { room: state.conversation!.room, id, text })).editMessage;
   },
   remove: (id) => state.session!.chat.request(deleteMessageMutation, { room: state.conversation!.room, id }),
+  async react(messageId, emoji, add) {
+    const { chat } = state.session!;
+    const room = state.conversation!.room;
+    if (add) return (await chat.request(addReactionMutation, { room, messageId, emoji })).addReaction;
+    return (await chat.request(removeReactionMutation, { room, messageId, emoji })).removeReaction;
+  },
+  reply: (message) => startReply(message),
 };
 
 export function wireConversation() {

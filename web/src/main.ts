@@ -4,13 +4,16 @@
 //   rooms.ts         the sidebar: rooms and direct conversations, unread counts, live
 //   conversation.ts  the open conversation: history, older pages, live events, read mark
 //   people.ts        who is online and typing; invite, remove, leave
-//   messages.ts      one message on screen, edit and delete
-//   composer.ts      the send box
+//   moderation.ts    roles and badges, the members panel, moderators' actions
+//   messages.ts      one message on screen: reply quote, mentions, edit and delete
+//   reactions.ts     reactions under a message
+//   composer.ts      the send box, and the message a reply answers
 import type { ChatSession } from '../../client/index.js';
 import { composerFocus, wireComposer } from './composer.js';
 import { closeConversation, messageActions, openConversation, wireConversation } from './conversation.js';
 import { $, background, codeOf, describe } from './dom.js';
 import { wireMessageActions } from './messages.js';
+import { wireModeration } from './moderation.js';
 import { refreshOnline, wirePeople } from './people.js';
 import { neighbour, open, refreshRooms, stopWatching, watchRoomList, wireSidebar } from './rooms.js';
 import { connect, ROOM_KEY, showAuthView, showChatView, signInFromForm, storedSession } from './session.js';
@@ -91,6 +94,7 @@ wireSidebar();
 wireConversation();
 wireMessageActions(messageActions, () => state.conversation?.shown);
 wirePeople(() => openConversation('general'));
+wireModeration();
 wireComposer(messageActions);
 
 const saved = storedSession();

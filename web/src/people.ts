@@ -10,6 +10,7 @@ import {
   type TypingSubscription,
 } from '../../client/index.js';
 import { $, background, coalesced, el, showChatError, showChatNote } from './dom.js';
+import { refreshMembers } from './moderation.js';
 import { refreshRooms } from './rooms.js';
 import { state, type Conversation } from './state.js';
 
@@ -19,8 +20,11 @@ type TypingEvent = TypingSubscription['typing'];
 export function renderRoomHeader(conversation: Conversation, isPrivate: boolean) {
   $('room-title').textContent = conversation.peer ? `@ ${conversation.peer}` : `# ${conversation.room}`;
   $<HTMLTextAreaElement>('message-input').placeholder = conversation.peer ? `Message ${conversation.peer}` : `Message #${conversation.room}`;
+  // until the viewer's role is known (moderation.ts renderRoomTools): the members of private rooms
   const members = isPrivate && !conversation.peer;
   $('room-actions').hidden = !members;
+  $('leave-room').hidden = !members;
+  $('my-role').hidden = true;
   $('members').hidden = true;
   $('members-toggle').setAttribute('aria-expanded', 'false');
   $('leave-confirm').hidden = true;
@@ -126,7 +130,9 @@ export function wirePeople(onLeft: () => Promise<void>) {
     const panel = $('members');
     panel.hidden = !panel.hidden;
     $('members-toggle').setAttribute('aria-expanded', String(!panel.hidden));
-    if (!panel.hidden) $('invite-user').focus();
+    if (panel.hidden) return;
+    background(refreshMembers());
+    (panel.querySelector<HTMLInputElement>('.member-tools:not([hidden]) input') ?? $('members-toggle')).focus();
   });
   $<HTMLFormElement>('invite-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -135,6 +141,7 @@ export function wirePeople(onLeft: () => Promise<void>) {
     void membersAction(async (room) => {
       await state.session!.chat.request(inviteToRoomMutation, { room, username });
       input.value = '';
+      background(refreshMembers());
       return `${username} can now read and write in #${room}.`;
     });
   });
@@ -146,6 +153,7 @@ export function wirePeople(onLeft: () => Promise<void>) {
       await state.session!.chat.request(removeFromRoomMutation, { room, username });
       input.value = '';
       background(refreshOnline());
+      background(refreshMembers());
       return `${username} was removed from #${room}.`;
     });
   });

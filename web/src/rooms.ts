@@ -5,6 +5,7 @@ import {
   createRoomMutation,
   directMessageAddedSubscription,
   joinRoomMutation,
+  mentionedSubscription,
   roomActivitySubscription,
   roomsQuery,
 } from '../../client/index.js';
@@ -29,7 +30,7 @@ export const refreshRooms = coalesced(async () => {
   state.rooms.clear();
   for (const room of rooms) {
     const peer = peerOf(room.name, session.me);
-    state.rooms.set(room.name, { name: room.name, private: room.private, unread: room.unreadCount, ...(peer ? { peer } : {}) });
+    state.rooms.set(room.name, { name: room.name, private: room.private, unread: room.unreadCount, mentions: room.mentionCount, ...(peer ? { peer } : {}) });
   }
   renderRooms();
   watchRooms(since);
@@ -65,10 +66,22 @@ function roomItem(room: RoomEntry): HTMLLIElement {
   else button.removeAttribute('aria-current');
   const count = shownUnread(room.name);
   button.classList.toggle('has-unread', count > 0);
+  // mentions of the viewer among the unread: "@N" before the count
+  const mentions = count ? (room.mentions ?? 0) : 0;
+  let at = button.querySelector<HTMLElement>('.mentions');
+  if (!mentions) {
+    at?.remove();
+    at = null;
+  } else {
+    at ??= button.appendChild(el('span', 'mentions'));
+    at.textContent = `@${mentions > 99 ? '99+' : mentions}`;
+    at.setAttribute('aria-label', `${mentions} mentioning you`);
+  }
   let badge = button.querySelector<HTMLElement>('.unread');
   if (!count) badge?.remove();
   else {
     badge ??= button.appendChild(el('span', 'unread'));
+    if (at && badge.previousElementSibling !== at) button.insertBefore(at, badge);
     badge.textContent = count > 99 ? '99+' : String(count);
     badge.setAttribute('aria-label', `${count} unread`);
   }
@@ -141,10 +154,20 @@ export function watchRoomList(): () => void {
     },
     error: (err) => console.warn('direct messages:', err),
   });
+  // a mention in a room not being read: said out loud, and counted in the sidebar
+  const mentions = session.chat.subscribe(mentionedSubscription, {}, {
+    next: ({ mentioned: m }) => {
+      if (state.session !== session || (m.room === state.conversation?.room && visible())) return;
+      announce(`${m.author.username} mentioned you in ${m.room.startsWith('dm:') ? 'a direct message' : `#${m.room}`}`);
+      background(refreshRooms());
+    },
+    error: (err) => console.warn('mentions:', err),
+  });
   return () => {
     clearInterval(poll);
     window.removeEventListener('focus', onFocus);
     direct();
+    mentions();
   };
 }
 

@@ -1,6 +1,6 @@
 // The page's one state object: who is signed in, the rooms and direct conversations of the
 // sidebar, and the open conversation. Modules read and change it, then render their part.
-import type { ChatClient, RoomsQuery } from '../../client/index.js';
+import type { ChatClient, RoomRole, RoomsQuery } from '../../client/index.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
@@ -15,6 +15,8 @@ export interface Session {
 export interface RoomEntry extends Pick<RoomsQuery['rooms'][number], 'name' | 'private'> {
   /** Messages after the viewer's read mark, as the server last said. */
   unread: number;
+  /** Of them, those that mention the viewer. */
+  mentions: number;
   /** For a direct conversation (dm:<a>:<b>), the other user. */
   readonly peer?: string;
 }
@@ -44,9 +46,23 @@ export interface Conversation {
   lastTypingSignal: number;
   /** The typing signal being sent: a message waits for it, so the signal never lands after the message. */
   typingSent: Promise<unknown>;
+  /** The viewer's role in the room (null: none, e.g. a public room not joined). */
+  role: RoomRole | null;
+  /** Who runs the room, by username: the role badges next to their names. */
+  roles: Map<string, RoomRole>;
+  /** The message the next send answers (reply), if any. */
+  replyTo: { readonly id: string; readonly author: string; readonly firstLine: string } | null;
+  /** Set when a BANNED event named the viewer: why access ends. */
+  bannedBy?: string;
   /** Ends the conversation's subscriptions. */
   stop(): void;
 }
+
+/** Roles that moderate (delete others' messages, mute, ban). */
+export const MODERATING: readonly RoomRole[] = ['OWNER', 'ADMIN', 'MODERATOR'];
+const RANK: Record<RoomRole, number> = { OWNER: 3, ADMIN: 3, MODERATOR: 2, MEMBER: 1 };
+/** Whether a user of `role` may act on one of `other` (a strictly lower role), as the server decides. */
+export const outranks = (role: RoomRole | null, other: RoomRole | null) => (role ? RANK[role] : 0) > (other ? RANK[other] : 0);
 
 export interface AppState {
   session: Session | null;

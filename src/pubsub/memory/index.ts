@@ -2,6 +2,7 @@ import type { Engine } from '../types.js';
 import { createMemoryControl } from './control.js';
 import { createMemoryDelivery } from './delivery.js';
 import { createMemoryLog } from './log.js';
+import { createMemoryModeration } from './moderation.js';
 import { createMemoryReads } from './reads.js';
 import { createMemoryRooms } from './rooms.js';
 import { createMemorySignals } from './signals.js';
@@ -33,6 +34,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     delivery,
     signals: createMemorySignals(),
     control: createMemoryControl(),
+    moderation: createMemoryModeration(rooms, publish),
     async ping() {
       return true;
     },

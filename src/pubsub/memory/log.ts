@@ -1,15 +1,37 @@
 import { BackendUnavailableError } from '../../errors.js';
 import { isoOfId } from '../ids.js';
-import { isChange, type MessageChange, type RoomLog, type StoredMessage, type Topic, type LogEntry } from '../types.js';
-import type { MemoryRooms } from './rooms.js';
+import {
+  isMessage,
+  WriteRefused,
+  MENTION_COUNT_LIMIT,
+  type LogEntry,
+  type MessageChange,
+  type ReactionChange,
+  type RoomLog,
+  type StoredMessage,
+  type Topic,
+} from '../types.js';
+import { refusedWrite } from './moderation.js';
+import type { MemoryRooms, RoomState } from './rooms.js';
 
 /** As the Redis scripts do: work that arrives after its deadline is refused, not done. */
 function checkDeadline(now: number, deadline: number | undefined, what: string) {
   if (deadline !== undefined && now > deadline) throw new BackendUnavailableError(`${what} refused: it arrived after its deadline`);
 }
 
-/** Room logs in memory, mirroring the Redis scripts: append, change and publish in one synchronous step. */
+/** Room logs in memory, mirroring the Redis scripts (src/pubsub/redis/log-lua.ts): each write and its publish in one synchronous step. */
 export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entry: LogEntry) => void): RoomLog {
+  /** An entry as a reader is shown it now (see RoomLog.entries); null to leave it out. */
+  const shown = (log: RoomState, e: LogEntry): LogEntry | null => {
+    if (isMessage(e)) return rooms.currentState(log, e);
+    if (e.kind === 'deleted' || e.kind === 'moderation') return e;
+    const message = rooms.findMessage(log, e.target);
+    if (!message) return null;
+    if (e.kind === 'reaction') return { ...e, message };
+    const { replyTo, mentions, reactions } = message;
+    return { ...e, text: message.text, ...(replyTo ? { replyTo } : {}), ...(mentions ? { mentions } : {}), ...(reactions ? { reactions } : {}) };
+  };
+
   return {
     async append(room, draft, opts = {}) {
       checkDeadline(rooms.now(), opts.deadline, 'append');
@@ -18,11 +40,13 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       const key = opts.clientId ? `${draft.authorId}\n${opts.clientId}` : null;
       const seen = key ? log.clients.get(key) : undefined;
       if (seen) {
-        const entry = log.entries[rooms.indexAfter(log, seen.id, true)];
-        if (entry?.id === seen.id && !isChange(entry)) return rooms.currentState(log, entry);
         // deleted (or trimmed) since: its id, without text
-        return { id: seen.id, room, text: '', authorId: draft.authorId, authorName: draft.authorName, createdAt: isoOfId(seen.id) };
+        return rooms.findMessage(log, seen.id) ?? { id: seen.id, room, text: '', authorId: draft.authorId, authorName: draft.authorName, createdAt: isoOfId(seen.id) };
       }
+      const refused = refusedWrite(log, draft.authorId, rooms.now());
+      if (refused) throw refused;
+      const quote = draft.replyTo ? rooms.quoteOf(log, draft.replyTo) : undefined;
+      if (quote && !quote.authorId) throw new WriteRefused('reply-not-found');
       const n = ++log.total;
       const message = rooms.append(log, n, (id, createdAt): StoredMessage => ({
         id,
@@ -31,11 +55,15 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
         authorId: draft.authorId,
         authorName: draft.authorName,
         createdAt,
+        ...(quote ? { replyTo: quote } : {}),
+        ...(draft.mentions?.length ? { mentions: draft.mentions } : {}),
       }));
       log.reads.set(draft.authorId, { id: message.id, n });
+      const counted = [...new Set(draft.notifyMentioned ?? [])];
+      for (const userId of counted) log.mentions.set(userId, [...(log.mentions.get(userId) ?? []), n].slice(-MENTION_COUNT_LIMIT));
       if (key) log.clients.set(key, { id: message.id, until: rooms.now() + rooms.historyTtlMs });
       publish({ kind: 'room', room }, message);
-      for (const userId of opts.notifyUsers ?? []) publish({ kind: 'user', userId }, message);
+      for (const userId of new Set([...(opts.notifyUsers ?? []), ...counted])) publish({ kind: 'user', userId }, message);
       return message;
     },
 
@@ -45,14 +73,29 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       if (!log) return { ok: false, reason: 'not-found' };
       const at = rooms.indexAfter(log, draft.target, true);
       const entry = log.entries[at];
-      if (!entry || entry.id !== draft.target || isChange(entry)) return { ok: false, reason: 'not-found' };
-      if (entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
+      if (!entry || entry.id !== draft.target || !isMessage(entry)) return { ok: false, reason: 'not-found' };
+      const moderated = draft.asModerator === true && draft.kind === 'deleted';
+      if (!moderated && entry.authorId !== draft.authorId) return { ok: false, reason: 'not-author' };
+      if (draft.kind === 'edited') {
+        const refused = refusedWrite(log, draft.authorId, rooms.now());
+        if (refused) throw refused;
+      }
+      const before = rooms.currentState(log, entry);
+      const n = log.numbers[at]!;
       // redaction, as the Redis script does: the previous edit's entry goes, and with a deletion the message's
       const previous = log.changes.get(draft.target);
       if (previous) rooms.remove(log, previous.editId);
       if (draft.kind === 'deleted') {
         rooms.remove(log, draft.target);
         log.changes.delete(draft.target);
+        const reaction = log.reactions.get(draft.target)?.x;
+        if (reaction) rooms.remove(log, reaction);
+        log.reactions.delete(draft.target);
+        for (const user of entry.mentions ?? []) {
+          const rest = (log.mentions.get(user.id) ?? []).filter((m) => m !== n);
+          if (rest.length) log.mentions.set(user.id, rest);
+          else log.mentions.delete(user.id);
+        }
       }
       const change = rooms.append(log, 0, (id, createdAt): MessageChange => ({
         kind: draft.kind,
@@ -60,13 +103,57 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
         room,
         target: draft.target,
         text: draft.kind === 'deleted' ? '' : draft.text,
-        authorId: draft.authorId,
-        authorName: draft.authorName,
+        authorId: entry.authorId,
+        authorName: entry.authorName,
         createdAt,
+        ...(moderated ? { moderatorId: draft.authorId, moderatorName: draft.authorName } : {}),
+        ...(draft.kind === 'edited' && before.replyTo ? { replyTo: before.replyTo } : {}),
+        ...(draft.kind === 'edited' && before.mentions ? { mentions: before.mentions } : {}),
+        ...(draft.kind === 'edited' && before.reactions ? { reactions: before.reactions } : {}),
       }));
       if (draft.kind === 'edited') log.changes.set(draft.target, { text: change.text, editedAt: change.createdAt, editId: change.id });
       publish({ kind: 'room', room }, change);
       return { ok: true, change };
+    },
+
+    async react(room, draft, opts) {
+      checkDeadline(rooms.now(), opts.deadline, 'react');
+      const log = rooms.ensure(room);
+      const refused = refusedWrite(log, draft.authorId, rooms.now());
+      if (refused) throw refused;
+      const message = rooms.findMessage(log, draft.target);
+      if (!message) return { ok: false, reason: 'not-found' };
+      const state = log.reactions.get(draft.target) ?? { r: [] };
+      const at = state.r.findIndex((r) => r.emoji === draft.emoji);
+      const has = at >= 0 && state.r[at]!.userIds.includes(draft.authorId);
+      if (has === draft.add) return { ok: true, message, change: null };
+      if (draft.add && at < 0) {
+        if (state.r.length >= opts.maxEmoji) return { ok: false, reason: 'too-many' };
+        state.r.push({ emoji: draft.emoji, userIds: [draft.authorId] });
+      } else if (draft.add) state.r[at]!.userIds.push(draft.authorId);
+      else {
+        const rest = state.r[at]!.userIds.filter((u) => u !== draft.authorId);
+        if (rest.length) state.r[at]!.userIds = rest;
+        else state.r.splice(at, 1);
+      }
+      // one reaction entry per message: the latest
+      if (state.x) rooms.remove(log, state.x);
+      log.reactions.set(draft.target, state);
+      const change = rooms.append(log, 0, (id, createdAt): ReactionChange => ({
+        kind: 'reaction',
+        id,
+        room,
+        target: draft.target,
+        emoji: draft.emoji,
+        added: draft.add,
+        authorId: draft.authorId,
+        authorName: draft.authorName,
+        createdAt,
+        message: rooms.currentState(log, message),
+      }));
+      state.x = change.id;
+      publish({ kind: 'room', room }, change);
+      return { ok: true, message: change.message, change };
     },
 
     async range(room, q) {
@@ -77,7 +164,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       const out: StoredMessage[] = [];
       const take = (i: number) => {
         const e = log.entries[i]!;
-        if (!isChange(e)) out.push(rooms.currentState(log, e));
+        if (isMessage(e)) out.push(rooms.currentState(log, e));
       };
       if (q.from === 'oldest') for (let i = start; i < end && out.length < q.limit; i++) take(i);
       else {
@@ -90,9 +177,12 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
     async entries(room, q) {
       const log = rooms.find(room);
       if (!log) return [];
-      const start = q.after ? rooms.indexAfter(log, q.after) : 0;
-      // each with its message's current state: an edit shows the current text (it is the latest edit)
-      return log.entries.slice(start, start + q.limit).map((e) => (isChange(e) ? e : rooms.currentState(log, e)));
+      const out: LogEntry[] = [];
+      for (let i = q.after ? rooms.indexAfter(log, q.after) : 0; i < log.entries.length && out.length < q.limit; i++) {
+        const e = shown(log, log.entries[i]!);
+        if (e) out.push(e);
+      }
+      return out;
     },
   };
 }

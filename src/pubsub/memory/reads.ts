@@ -6,7 +6,12 @@ import type { MemoryRooms, RoomState } from './rooms.js';
 export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
   const readMark = (log: RoomState | undefined, userId: string): ReadMark => {
     const mark = log?.reads.get(userId);
-    return { lastReadId: mark?.id ?? null, unread: Math.min(rooms.historyLimit, Math.max(0, (log?.total ?? 0) - (mark?.n ?? 0))) };
+    const markN = mark?.n ?? 0;
+    return {
+      lastReadId: mark?.id ?? null,
+      unread: Math.min(rooms.historyLimit, Math.max(0, (log?.total ?? 0) - markN)),
+      mentions: (log?.mentions.get(userId) ?? []).filter((n) => n > markN).length,
+    };
   };
   return {
     async markRead(room, userId, id) {
@@ -21,6 +26,11 @@ export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
             { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
       const current = log.reads.get(userId);
       if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
+      // mentions at or before the mark are read: forgotten, as the Redis script does
+      const markN = log.reads.get(userId)!.n;
+      const rest = (log.mentions.get(userId) ?? []).filter((n) => n > markN);
+      if (rest.length) log.mentions.set(userId, rest);
+      else log.mentions.delete(userId);
       return readMark(log, userId);
     },
     async readMarks(userId, names) {

@@ -1,5 +1,5 @@
 import { compareIds, formatId, nextId, parseId, type StreamId } from '../ids.js';
-import { isChange, type LogEntry, type StoredMessage } from '../types.js';
+import { isMessage, type LogEntry, type Quote, type StoredMessage, type UserRef } from '../types.js';
 
 /** One room's log in memory, as the Redis stream and its side keys hold it. */
 export interface RoomState {
@@ -16,6 +16,18 @@ export interface RoomState {
   reads: Map<string, { id: string; n: number }>;
   /** Idempotency keys (`<author id>\n<client id>`) -> the message appended with it and until when the key holds (Unix ms), oldest first. */
   clients: Map<string, { id: string; until: number }>;
+  /** Reactions by message id, in the order their emoji were first used, with the id of the message's latest reaction entry. */
+  reactions: Map<string, { r: { emoji: string; userIds: string[] }[]; x?: string }>;
+  /** Per user id, the numbers of the messages that mention them, oldest first. */
+  mentions: Map<string, number[]>;
+  /** Set when ownership was handed over. */
+  owner: UserRef | null;
+  /** Moderators: user id -> username. */
+  moderators: Map<string, string>;
+  /** Banned users: user id -> the ban (at: Unix ms). */
+  bans: Map<string, { username: string; byId: string; byName: string; at: number }>;
+  /** Muted users: user id -> the mute (until: Unix ms). */
+  mutes: Map<string, { username: string; byId: string; byName: string; until: number }>;
 }
 
 export interface MemoryRoomsOptions {
@@ -41,7 +53,11 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       log.clients.delete(key);
     }
     if (drop === 0) return;
-    for (const e of log.entries.slice(0, drop)) if (!isChange(e)) log.changes.delete(e.id);
+    for (const e of log.entries.slice(0, drop)) {
+      if (!isMessage(e)) continue;
+      log.changes.delete(e.id);
+      log.reactions.delete(e.id);
+    }
     log.entries.splice(0, drop);
     log.ids.splice(0, drop);
     log.numbers.splice(0, drop);
@@ -61,6 +77,27 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     return lo;
   };
 
+  /** The message a reply answers, as it is now: its id alone when it is gone. */
+  const quoteOf = (log: RoomState, id: string): Quote => {
+    const e = log.entries[indexAfter(log, id, true)];
+    if (e?.id !== id || !isMessage(e)) return { id };
+    const text = log.changes.get(id)?.text ?? e.text;
+    return { id, authorId: e.authorId, authorName: e.authorName, firstLine: /^[^\r\n]*/.exec(text)![0] };
+  };
+
+  /** A message in its current state: edited text, the answered message as it is now, reactions (a deleted message is no longer in the log). */
+  const currentState = (log: RoomState, m: StoredMessage): StoredMessage => {
+    const { replyTo, reactions: _stored, editedAt: _edited, ...rest } = m;
+    const c = log.changes.get(m.id);
+    const reactions = log.reactions.get(m.id)?.r ?? [];
+    return {
+      ...rest,
+      ...(c ? { text: c.text, editedAt: c.editedAt } : {}),
+      ...(replyTo ? { replyTo: quoteOf(log, replyTo.id) } : {}),
+      ...(reactions.length ? { reactions: reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] })) } : {}),
+    };
+  };
+
   return {
     historyLimit,
     historyTtlMs,
@@ -74,7 +111,10 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     /** A room's log, made if new. */
     ensure(room: string): RoomState {
       let log = rooms.get(room);
-      if (!log) rooms.set(room, (log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map() }));
+      if (!log) {
+        log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
+        rooms.set(room, log);
+      }
       trim(log);
       return log;
     },
@@ -90,11 +130,13 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       trim(log);
       return entry;
     },
-    /** A message in its current state (a deleted message is no longer in the log). */
-    currentState(log: RoomState, m: StoredMessage): StoredMessage {
-      const c = log.changes.get(m.id);
-      return c ? { ...m, text: c.text, editedAt: c.editedAt } : m;
+    currentState,
+    /** The retained message with this id in its current state; null when deleted or no longer retained. */
+    findMessage(log: RoomState, id: string): StoredMessage | null {
+      const e = log.entries[indexAfter(log, id, true)];
+      return e?.id === id && isMessage(e) ? currentState(log, e) : null;
     },
+    quoteOf: (log: RoomState, id: string) => quoteOf(log, id),
     /** Removes an entry (redaction, as XDEL does); false when there is none with that id. */
     remove(log: RoomState, id: string): boolean {
       const at = indexAfter(log, id, true);

@@ -5,6 +5,7 @@ import { createRedisControl } from './control.js';
 import { createRedisDelivery } from './delivery.js';
 import { createRedisInbox } from './inbox.js';
 import { createRedisLog } from './log.js';
+import { createRedisModeration } from './moderation.js';
 import { createRedisReads } from './reads.js';
 import { createRedisSignals, type SignalSubscriber } from './signals.js';
 
@@ -39,11 +40,12 @@ export function assembleEngine(parts: EngineParts): Engine {
   let closed = false;
   return {
     kind: parts.kind,
-    log: { append: log.append, change: log.change, range: log.range, entries: log.entries },
+    log: { append: log.append, change: log.change, range: log.range, entries: log.entries, react: log.react },
     reads: createRedisReads({ client, keyPrefix, historyLimit: parts.historyLimit }),
     delivery: createRedisDelivery({ channels, log, inbox, keyPrefix }),
     signals: { publish: signals.publish, subscribe: signals.subscribe, enterPresence: signals.enterPresence, present: signals.present },
     control: createRedisControl({ client, channels, keys: parts.controlKeys, publishCommand, historyTtl: parts.historyTtl }),
+    moderation: createRedisModeration({ client, keyPrefix, publishCommand, ...history, ...(parts.now ? { now: parts.now } : {}) }),
 
     async ping() {
       // live delivery needs the subscriber connection as well as the command one

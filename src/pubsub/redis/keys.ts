@@ -11,6 +11,16 @@ export function roomKeys(prefix: string, room: string) {
     n: `${base}:n`,
     changes: `${base}:changes`,
     reads: `${base}:reads`,
+    /** Reactions per message (log-lua.ts). */
+    reactions: `${base}:reactions`,
+    /** Per user, the numbers of the messages that mention them (reads.ts). */
+    mentions: `${base}:mentions`,
+    /** Moderators, and the owner once ownership was handed over (moderation.ts); no TTL. */
+    roles: `${base}:roles`,
+    /** Banned users (moderation.ts); no TTL. */
+    bans: `${base}:bans`,
+    /** Muted users and until when (moderation.ts); no TTL, expired entries are dropped as they are met. */
+    mutes: `${base}:mutes`,
     online: `${base}:online`,
     /** Prefix of the per-user presence keys: `<presence><user id>`. */
     presence: `${base}:presence:`,
@@ -22,6 +32,14 @@ export function roomKeys(prefix: string, room: string) {
     signals: `${base}:signals`,
   };
 }
+
+export type RoomKeys = ReturnType<typeof roomKeys>;
+
+/**
+ * The keys a write to a room's log keeps alive together (HISTORY_TTL after the room's last write),
+ * in the order LOG_KEYS_LUA reads them; the standing keys (bans, mutes) come first and never expire.
+ */
+export const logWriteKeys = (k: RoomKeys) => [k.bans, k.mutes, k.log, k.n, k.changes, k.reads, k.reactions, k.mentions];
 
 /** A user's keys and channel. */
 export function userKeys(prefix: string, userId: string) {

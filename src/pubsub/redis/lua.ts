@@ -51,8 +51,11 @@ if deadline and now > deadline then
   return redis.error_reply('DEADLINE refused: it arrived after its deadline')
 end
 local publish = ARGV[2]
+local function keep(ttl, first, last)
+  for i = first, last do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
 local function keep_all(ttl)
-  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
+  keep(ttl, 1, #KEYS)
 end
 `;
 

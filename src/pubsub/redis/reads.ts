@@ -11,8 +11,10 @@ import { FIELDS_OF_LUA } from './lua.js';
  */
 
 /*
- * Moves a read mark forward to the newest message at or before an id.
- * KEYS: log, n, reads. ARGV: user id, id. Answers: mark id, mark n, messages ever appended.
+ * Moves a read mark forward to the newest message at or before an id, and forgets the user's
+ * mentions at or before it.
+ * KEYS: log, n, reads, mentions. ARGV: user id, id. Answers: mark id, mark n, messages ever
+ * appended, the numbers of the messages mentioning the user ('' for none).
  */
 const MARK_READ = `${FIELDS_OF_LUA}
 local high = ARGV[2]
@@ -42,10 +44,26 @@ if mark_n > current_n then
   redis.call('HSET', KEYS[3], ARGV[1], mark_id .. ' ' .. mark_n)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
-  return { mark_id, mark_n, total }
+else
+  mark_id, mark_n = string.match(current, '^(%S+)'), current_n
 end
-return { string.match(current, '^(%S+)'), current_n, total }
+local mentions = redis.call('HGET', KEYS[4], ARGV[1])
+if mentions then
+  local kept = {}
+  for v in string.gmatch(mentions, '%d+') do if tonumber(v) > mark_n then kept[#kept + 1] = v end end
+  mentions = table.concat(kept, ' ')
+  if #kept == 0 then redis.call('HDEL', KEYS[4], ARGV[1]) else redis.call('HSET', KEYS[4], ARGV[1], mentions) end
+end
+return { mark_id, mark_n, total, mentions or '' }
 `;
+
+/** How many of the numbers in `list` (space-separated) are above `markN`. */
+function mentionsAfter(list: string | null | undefined, markN: number): number {
+  if (!list) return 0;
+  let count = 0;
+  for (const n of list.split(' ')) if (Number(n) > markN) count++;
+  return count;
+}
 
 export interface RedisReadsOptions {
   readonly client: RedisClient;
@@ -56,28 +74,29 @@ export interface RedisReadsOptions {
 
 export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisReadsOptions): ReadMarks {
   const markReadScript = defineScript(client, 'chatLogMarkRead', MARK_READ);
-  const toReadMark = (markId: string | null, markN: number, total: number): ReadMark => ({
+  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string | null | undefined): ReadMark => ({
     lastReadId: markId,
     unread: Math.min(historyLimit, Math.max(0, total - markN)),
+    mentions: mentionsAfter(mentions, markN),
   });
   return {
     markRead: (room, userId, id) =>
       guarded('markRead', async () => {
         const k = roomKeys(p, room);
-        const [markId, markN, total] = (await markReadScript(3, k.log, k.n, k.reads, userId, id)) as [string, number, number];
-        return toReadMark(markId, Number(markN), Number(total));
+        const [markId, markN, total, mentions] = (await markReadScript(4, k.log, k.n, k.reads, k.mentions, userId, id)) as [string, number, number, string];
+        return toReadMark(markId, Number(markN), Number(total), mentions);
       }),
 
     readMarks: (userId, rooms) =>
       guarded('readMarks', async () => {
-        // each room's mark and count in its own slot, all sent at once: one round trip on a single
-        // Redis (ioredis writes them back to back), one per shard on a cluster
+        // each room's mark, count and mentions in its own slot, all sent at once: one round trip on a
+        // single Redis (ioredis writes them back to back), one per shard on a cluster
         const marks = await Promise.all(
           rooms.map(async (room) => {
             const k = roomKeys(p, room);
-            const [mark, total] = await Promise.all([client.hget(k.reads, userId), client.get(k.n)]);
+            const [mark, total, mentions] = await Promise.all([client.hget(k.reads, userId), client.get(k.n), client.hget(k.mentions, userId)]);
             const [markId, markN] = typeof mark === 'string' ? (mark.split(' ') as [string, string]) : [null, '0'];
-            return [room, toReadMark(markId, Number(markN), Number(total ?? 0))] as const;
+            return [room, toReadMark(markId, Number(markN), Number(total ?? 0), mentions)] as const;
           }),
         );
         return new Map(marks);
