@@ -1,9 +1,9 @@
 /**
  * The benchmark's LOAD CLIENT, a process of its own (spawned by bench/run.ts): opens many
  * graphql-transport-ws sockets with the bare `ws` package (the protocol by hand, so that its cost
- * is small and the same for the server and the reference), subscribes each to a room, and records
- * every delivery: the message id per subscriber (lost / duplicate / out-of-order) and the
- * end-to-end latency from the send time stamped into the text.
+ * is small and the same for the server and the reference), sends each socket's subscriptions, and
+ * records every delivery of its measured one: the message id per subscriber (lost / duplicate /
+ * out-of-order) and the end-to-end latency from the send time stamped into the text.
  *
  * Commands come as JSON lines on stdin, replies go as JSON lines on stdout (see LoadCommand in
  * shared.ts); nothing else is written to stdout.
@@ -21,21 +21,24 @@ import {
   type LoadCommand,
   type OpenReply,
   type ProbeReply,
-  type SocketGroup,
+  type SocketSpec,
 } from './shared.js';
 
 interface Subscriber {
   readonly socket: WebSocket;
   readonly room: string;
+  /** The id of the measured subscription (frames of the others are not counted). */
+  readonly measuredId: string | null;
   open: boolean;
-  /** The peer ended its subscription (error or complete frame). */
+  /** The peer ended one of its subscriptions (error or complete frame). */
   ended: boolean;
   /** Ids of measured messages in arrival order (duplicates excluded). */
   ids: string[];
   last: string | null;
   duplicate: number;
   outOfOrder: number;
-  probed: boolean;
+  /** Monotonic ns of the first probe of the armed token it saw; NaN before. */
+  probedNs: number;
 }
 
 const subscribers: Subscriber[] = [];
@@ -53,8 +56,10 @@ let subscriptionEnds = 0;
 /** The first frame that ended a subscription since the sockets were opened. */
 let firstEnd: string | undefined;
 let closeLogged = false;
-let probeToken: string | null = null;
+/** The armed probe: texts starting with it count; null when none is armed. */
+let probePrefix: string | null = null;
 let probeMissing = 0;
+let probeLastNs = NaN;
 /** Called after every delivery or socket close while something waits. */
 let onProgress: (() => void) | null = null;
 
@@ -66,13 +71,18 @@ function fail(re: number, err: unknown): void {
   process.stdout.write(`${JSON.stringify({ re, ok: false, error: err instanceof Error ? err.message : String(err) })}\n`);
 }
 
+/** Counts `sub` as having seen the armed probe at `at` (-1: it never will, being closed or ended). */
+function probed(sub: Subscriber, at: number): void {
+  if (probePrefix === null || !Number.isNaN(sub.probedNs)) return;
+  sub.probedNs = at;
+  probeMissing--;
+  if (at > 0 && !(probeLastNs >= at)) probeLastNs = at;
+  onProgress?.();
+}
+
 function onMessage(sub: Subscriber, id: string, text: string): void {
   if (text.startsWith(PROBE_PREFIX)) {
-    if (probeToken !== null && !sub.probed && text === PROBE_PREFIX + probeToken) {
-      sub.probed = true;
-      probeMissing--;
-      onProgress?.();
-    }
+    if (probePrefix !== null && text.startsWith(probePrefix)) probed(sub, nowNs());
     return;
   }
   if (!recording) return;
@@ -98,17 +108,23 @@ function onMessage(sub: Subscriber, id: string, text: string): void {
   onProgress?.();
 }
 
-const ID_MARK = '"messageAdded":{"id":"';
+const DATA_MARK = '"data":{"';
+const ID_MARK = '":{"id":"';
 const TEXT_MARK = '"text":"';
+const MEASURED_MARK = (id: string) => `{"id":${JSON.stringify(id)},"type":"next"`;
 
 /**
- * id and text of a `next` frame by string search (the selection starts with id, and text holds
- * neither quotes nor escapes in this bench); null when the frame is not shaped like that. The same
- * for the server and the reference, and a good deal cheaper than JSON.parse of every frame.
+ * id and text of a `next` frame of the measured subscription by string search: the first `id` of
+ * its data (messageAdded's, or roomEvents' event id, which is the message's for ADDED) and the
+ * first `text` (the text holds neither quotes nor escapes in this bench); null when the frame is
+ * not shaped like that. The same for the server and the reference, and a good deal cheaper than
+ * JSON.parse of every frame.
  */
-function quickMessage(raw: string): { id: string; text: string } | null {
-  if (!raw.includes('"type":"next"')) return null;
-  const a = raw.indexOf(ID_MARK);
+function quickMessage(sub: Subscriber, raw: string): { id: string; text: string } | null {
+  if (sub.measuredId === null || !raw.startsWith(MEASURED_MARK(sub.measuredId))) return null;
+  const d = raw.indexOf(DATA_MARK);
+  if (d < 0) return null;
+  const a = raw.indexOf(ID_MARK, d);
   if (a < 0) return null;
   const idStart = a + ID_MARK.length;
   const idEnd = raw.indexOf('"', idStart);
@@ -121,23 +137,18 @@ function quickMessage(raw: string): { id: string; text: string } | null {
 }
 
 function onFrame(sub: Subscriber, raw: string): void {
-  const quick = quickMessage(raw);
+  const quick = quickMessage(sub, raw);
   if (quick) {
     onMessage(sub, quick.id, quick.text);
     return;
   }
-  let msg: { type?: string; id?: string; payload?: { data?: { messageAdded?: { id?: string; text?: string } } } };
+  let msg: { type?: string; id?: string };
   try {
     msg = JSON.parse(raw) as typeof msg;
   } catch {
     return;
   }
   switch (msg.type) {
-    case 'next': {
-      const m = msg.payload?.data?.messageAdded;
-      if (m && typeof m.id === 'string' && typeof m.text === 'string') onMessage(sub, m.id, m.text);
-      return;
-    }
     case 'ping':
       sub.socket.send('{"type":"pong"}');
       return;
@@ -150,28 +161,41 @@ function onFrame(sub: Subscriber, raw: string): void {
         firstEnd = raw.slice(0, 300);
         process.stderr.write(`load-client: a subscription ended (more are only counted): ${firstEnd}\n`);
       }
-      if (probeToken !== null && !sub.probed) {
-        sub.probed = true;
-        probeMissing--;
-        onProgress?.();
-      }
+      probed(sub, -1);
       return;
     default:
+      // `next` frames of the held subscriptions, and of roomEvents' edits and deletions: not counted
       return;
   }
 }
 
-/** Opens one socket, initialises and subscribes it; resolves once connection_ack came and subscribe went out. */
-function openOne(group: SocketGroup, query: string, timeoutMs: number): Promise<Subscriber> {
+/** Opens one socket, initialises it and sends its subscriptions; resolves once connection_ack came and they went out. */
+function openOne(spec: SocketSpec, queries: readonly string[], timeoutMs: number): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(group.url, 'graphql-transport-ws', { perMessageDeflate: false });
-    const sub: Subscriber = { socket, room: group.room, open: false, ended: false, ids: [], last: null, duplicate: 0, outOfOrder: 0, probed: false };
+    const socket = new WebSocket(spec.url, 'graphql-transport-ws', { perMessageDeflate: false });
+    const measured = spec.subscriptions.findIndex((s) => s.measured);
+    const sub: Subscriber = {
+      socket,
+      room: spec.room,
+      measuredId: measured < 0 ? null : String(measured + 1),
+      open: false,
+      ended: false,
+      ids: [],
+      last: null,
+      duplicate: 0,
+      outOfOrder: 0,
+      probedNs: NaN,
+    };
+    if (probePrefix !== null) {
+      if (sub.measuredId === null) sub.probedNs = -1;
+      else probeMissing++;
+    }
     const timer = setTimeout(() => {
       socket.terminate();
       reject(new Error(`no connection_ack within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('open', () => {
-      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${group.token}` } }));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${spec.token}` } }));
     });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;
@@ -180,7 +204,10 @@ function openOne(group: SocketGroup, query: string, timeoutMs: number): Promise<
         if (raw.includes('"connection_ack"')) {
           clearTimeout(timer);
           sub.open = true;
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { room: group.room } } }));
+          spec.subscriptions.forEach((s, i) => {
+            const payload = { query: queries[s.query], variables: s.variables, ...(s.operationName ? { operationName: s.operationName } : {}) };
+            socket.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload }));
+          });
           resolve(sub);
         }
         return;
@@ -193,35 +220,34 @@ function openOne(group: SocketGroup, query: string, timeoutMs: number): Promise<
     });
     socket.once('close', (code, reason) => {
       clearTimeout(timer);
-      if (!sub.open) return reject(new Error(`closed ${code} ${reason.toString()} before connection_ack`));
+      if (!sub.open) {
+        probed(sub, -1);
+        return reject(new Error(`closed ${code} ${reason.toString()} before connection_ack`));
+      }
       sub.open = false;
-      if (recording || probeToken !== null) {
+      if (recording || probePrefix !== null) {
         closes[code] = (closes[code] ?? 0) + 1;
         if (!closeLogged) process.stderr.write(`load-client: a socket was closed by the peer (more are only counted): ${code} ${reason.toString()}\n`);
         closeLogged = true;
       }
-      if (probeToken !== null && !sub.probed) {
-        sub.probed = true;
-        probeMissing--;
-      }
+      probed(sub, -1);
       onProgress?.();
     });
   });
 }
 
-async function open(groups: readonly SocketGroup[], query: string, timeoutMs: number): Promise<OpenReply> {
-  const jobs: { group: SocketGroup }[] = [];
-  for (const group of groups) for (let i = 0; i < group.count; i++) jobs.push({ group });
+async function open(queries: readonly string[], specs: readonly SocketSpec[], timeoutMs: number, probeToken: string | undefined): Promise<OpenReply> {
+  if (probeToken !== undefined) arm(probeToken);
   let opened = 0;
   let failed = 0;
   let firstError: string | undefined;
   let next = 0;
   // a bounded number of handshakes at once: the listen backlog is finite
   const worker = async () => {
-    while (next < jobs.length) {
-      const { group } = jobs[next++]!;
+    while (next < specs.length) {
+      const spec = specs[next++]!;
       try {
-        subscribers.push(await openOne(group, query, timeoutMs));
+        subscribers.push(await openOne(spec, queries, timeoutMs));
         opened++;
       } catch (err) {
         failed++;
@@ -229,7 +255,7 @@ async function open(groups: readonly SocketGroup[], query: string, timeoutMs: nu
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(64, jobs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(64, specs.length) }, worker));
   return firstError === undefined ? { opened, failed } : { opened, failed, firstError };
 }
 
@@ -253,18 +279,26 @@ function until(done: () => boolean, timeoutMs: number, idle?: { ms: number; sinc
   });
 }
 
-async function probe(token: string, timeoutMs: number): Promise<ProbeReply> {
-  probeToken = token;
+/** Arms a probe: from now on each open socket waits for a text starting with PROBE_PREFIX + token. */
+function arm(token: string): void {
+  probePrefix = PROBE_PREFIX + token;
   probeMissing = 0;
+  probeLastNs = NaN;
   for (const sub of subscribers) {
-    sub.probed = !sub.open || sub.ended;
-    if (!sub.probed) probeMissing++;
+    sub.probedNs = NaN;
+    if (!sub.open || sub.ended || sub.measuredId === null) sub.probedNs = -1;
+    else probeMissing++;
   }
+}
+
+async function probe(token: string, timeoutMs: number): Promise<ProbeReply> {
+  if (probePrefix !== PROBE_PREFIX + token) arm(token);
   await until(() => probeMissing <= 0, timeoutMs);
   const missing = Math.max(0, probeMissing);
-  probeToken = null;
+  const lastNs = probeLastNs;
+  probePrefix = null;
   const ended = subscribers.filter((s) => s.ended).length;
-  return firstEnd === undefined ? { missing, ended } : { missing, ended, firstEnd };
+  return firstEnd === undefined ? { missing, ended, lastNs } : { missing, ended, firstEnd, lastNs };
 }
 
 function start(): void {
@@ -375,7 +409,7 @@ lines.on('line', (line) => {
     try {
       switch (cmd.cmd) {
         case 'open':
-          return reply(cmd.re, await open(cmd.groups, cmd.query, cmd.timeoutMs));
+          return reply(cmd.re, await open(cmd.queries, cmd.sockets, cmd.timeoutMs, cmd.probe));
         case 'probe':
           return reply(cmd.re, await probe(cmd.token, cmd.timeoutMs));
         case 'start':

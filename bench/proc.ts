@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 
 export interface Proc {
@@ -123,18 +122,6 @@ export function killAllNow(): void {
       // already gone
     }
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const CLK_TCK = 100; // USER_HZ: 100 on every Linux platform Node supports
@@ -294,7 +281,7 @@ export interface CpuProfile {
 /** Where a script belongs: a package of node_modules, node's internals, or the project itself. */
 function ownerOf(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
-  const bench = /\/\.cache\/chat-bench\/(?:baseline-[^/]+\/)?(.*)$/.exec(url);
+  const bench = /\/\.cache\/chat-bench\/(?:baseline-[^/]+\/|build\/)?(.*)$/.exec(url);
   if (bench && !bench[1]!.startsWith('dist/')) return `bench ${bench[1]}`;
   if (bench) return `server ${bench[1]!.slice(5)}`;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);

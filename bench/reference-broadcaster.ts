@@ -2,15 +2,18 @@
  * The REFERENCE broadcaster of the benchmark: what fan-out costs without GraphQL. Plain `ws` +
  * `ioredis`, graphql-transport-ws spoken by hand (connection_init/ack, subscribe, next, complete,
  * ping/pong), one Redis SUBSCRIBE per room per process shared by all its sockets, and for each
- * published message one JSON.parse and one hand-built `messageAdded` JSON, reused for every
- * subscriber (only the subscription id differs per frame).
+ * published message one JSON.parse and, per document the bench sends (told apart by its
+ * operationName), one hand-built JSON of what the server would answer, reused for every
+ * subscriber: only the subscription id differs per frame, and `mine` (true for the author, whose
+ * id it reads from the token without checking it) picks one of two.
  *
  * Sending goes through the same kind of Lua script as the server (XADD + trim + PUBLISH of the
  * message JSON, createdAt from the id), so the publish path costs Redis the same.
  *
  * It checks nothing about the caller (no JWT, no rooms, no rate limits): a lower bound, not a product.
  *
- * Env: PORT (0 = any; the bound port is printed as `listening <port>` on stdout), REDIS_URL, KEY_PREFIX.
+ * Env: PORT (0 = any; the bound port is printed as `listening <port>` on stdout), REDIS_URL, KEY_PREFIX,
+ * ISO_FROM_MS_LUA (src/pubsub's Lua date helper).
  * HTTP: POST /send {room,text} -> the message JSON; GET /ready; GET /mem -> process.memoryUsage() and counts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,26 +27,11 @@ const prefix = `${process.env.KEY_PREFIX ?? 'bench:'}ref:`;
 const MAX_BACKLOG = 1024 * 1024;
 const PING_MS = 30_000;
 
-// createdAt from the id's milliseconds (Redis' Lua has no date library): as in src/pubsub/redis/lua.ts
-const APPEND = `
-local function iso_from_ms(ms)
-  local days = math.floor(ms / 86400000)
-  local rest = ms - days * 86400000
-  local z = days + 719468
-  local era = math.floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-  local y = yoe + era * 400
-  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
-  local mp = math.floor((5 * doy + 2) / 153)
-  local d = doy - math.floor((153 * mp + 2) / 5) + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  if m <= 2 then y = y + 1 end
-  local h = math.floor(rest / 3600000)
-  local mi = math.floor((rest % 3600000) / 60000)
-  local s = math.floor((rest % 60000) / 1000)
-  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, h, mi, s, rest % 1000)
-end
+// createdAt from the id's milliseconds with the server's own Lua helper (Redis' Lua has no date
+// library), which the orchestrator hands over from src/pubsub: this process loads nothing of the server
+const ISO_FROM_MS_LUA = process.env.ISO_FROM_MS_LUA;
+if (!ISO_FROM_MS_LUA?.includes('function iso_from_ms')) throw new Error('ISO_FROM_MS_LUA: the Lua date helper of src/pubsub is required');
+const APPEND = `${ISO_FROM_MS_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'text', ARGV[4], 'authorId', ARGV[5], 'authorName', ARGV[6])
@@ -64,11 +52,23 @@ interface Stored {
   createdAt: string;
 }
 
+/**
+ * What a subscription receives, by the operationName of the bench's documents (bench/documents.ts):
+ * basic (none), MessageAdded (the typed client's), RoomEvents (the web page's), RoomActivity
+ * (the web page's unread watcher); `held` ones (Typing, PresenceChanged) receive no messages.
+ */
+type Shape = 'basic' | 'MessageAdded' | 'RoomEvents' | 'RoomActivity' | 'held';
+
+const SHAPES: Record<string, Shape> = { MessageAdded: 'MessageAdded', RoomEvents: 'RoomEvents', RoomActivity: 'RoomActivity', Typing: 'held', PresenceChanged: 'held' };
+
 interface Sub {
   readonly socket: WebSocket;
   /** The subscription id, already JSON-encoded. */
   readonly idJson: string;
   readonly room: Room;
+  readonly shape: Shape;
+  /** The socket's user (the token's `sub`, unchecked), for `mine`. */
+  readonly userId: string | null;
 }
 
 interface Room {
@@ -97,15 +97,18 @@ subscriber.on('message', (channel: string, json: string) => {
   } catch {
     return;
   }
-  // the selection of SUBSCRIPTION, in its order, built once for every subscriber
-  const data =
-    `{"id":${JSON.stringify(m.id)},"room":${JSON.stringify(m.room)},"text":${JSON.stringify(m.text)},` +
-    `"createdAt":${JSON.stringify(m.createdAt)},"author":{"id":${JSON.stringify(m.authorId)},"username":${JSON.stringify(m.authorName)}}}`;
-  const tail = `,"type":"next","payload":{"data":{"messageAdded":${data}}}}`;
+  // each document's selection, in its order, built once for every subscriber of that document
+  const tails = new Map<string, string>();
+  const tailOf = (shape: Shape, mine: boolean) => {
+    const key = `${shape}${mine}`;
+    let tail = tails.get(key);
+    if (tail === undefined) tails.set(key, (tail = `,"type":"next","payload":{"data":${dataOf(shape, m, mine)}}}`));
+    return tail;
+  };
   for (const sub of room.subs) {
     const { socket } = sub;
-    if (socket.readyState !== WebSocket.OPEN) continue;
-    const frame = `{"id":${sub.idJson}${tail}`;
+    if (sub.shape === 'held' || socket.readyState !== WebSocket.OPEN) continue;
+    const frame = `{"id":${sub.idJson}${tailOf(sub.shape, m.authorId === sub.userId)}`;
     if (socket.bufferedAmount + frame.length > MAX_BACKLOG) {
       socket.close(1013, 'Slow consumer');
       continue;
@@ -113,6 +116,37 @@ subscriber.on('message', (channel: string, json: string) => {
     socket.send(frame);
   }
 });
+
+/** The `data` of a next frame for a document's shape, fields in the document's order. */
+function dataOf(shape: Shape, m: Stored, mine: boolean): string {
+  const q = JSON.stringify;
+  const author = `"author":{"id":${q(m.authorId)},"username":${q(m.authorName)}}`;
+  const head = `"id":${q(m.id)},"room":${q(m.room)}`;
+  switch (shape) {
+    case 'RoomActivity':
+      return `{"messageAdded":{${head}}}`;
+    case 'MessageAdded':
+      return `{"messageAdded":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},"mine":${mine},${author}}}`;
+    case 'RoomEvents':
+      return (
+        `{"roomEvents":{"id":${q(m.id)},"type":"ADDED","messageId":${q(m.id)},` +
+        `"message":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},"editedAt":null,"mine":${mine},${author}}}}`
+      );
+    default:
+      return `{"messageAdded":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},${author}}}`;
+  }
+}
+
+/** The `sub` claim of a JWT, read without checking anything (this is not a product). */
+function userOf(authorization: string): string | null {
+  try {
+    const payload = authorization.replace(/^Bearer\s+/i, '').split('.')[1] ?? '';
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : null;
+  } catch {
+    return null;
+  }
+}
 
 function joinRoom(name: string, sub: Omit<Sub, 'room'>): Sub {
   let room = rooms.get(name);
@@ -149,6 +183,7 @@ const wss = new WebSocketServer({
 wss.on('connection', (socket: WebSocket) => {
   sockets++;
   let acked = false;
+  let userId: string | null = null;
   const subs = new Map<string, Sub>();
   const initTimer = setTimeout(() => {
     if (!acked) socket.close(4408, 'Connection initialisation timeout');
@@ -168,6 +203,7 @@ wss.on('connection', (socket: WebSocket) => {
         if (acked) return socket.close(4429, 'Too many initialisation requests');
         const params = msg.payload as { authorization?: unknown } | null | undefined;
         if (typeof params?.authorization !== 'string') return socket.close(4403, 'Forbidden');
+        userId = userOf(params.authorization);
         acked = true;
         clearTimeout(initTimer);
         return socket.send('{"type":"connection_ack"}');
@@ -180,11 +216,13 @@ wss.on('connection', (socket: WebSocket) => {
         if (!acked) return socket.close(4401, 'Unauthorized');
         if (typeof msg.id !== 'string' || msg.id === '') return socket.close(4400, 'Invalid message received');
         if (subs.has(msg.id)) return socket.close(4409, `Subscriber for ${msg.id} already exists`);
-        const room = (msg.payload as { variables?: { room?: unknown } } | undefined)?.variables?.room;
+        const payload = msg.payload as { variables?: { room?: unknown }; operationName?: unknown } | undefined;
+        const room = payload?.variables?.room;
         if (typeof room !== 'string' || room === '') {
           return socket.send(JSON.stringify({ id: msg.id, type: 'error', payload: [{ message: 'Variable "$room" is required.' }] }));
         }
-        subs.set(msg.id, joinRoom(room, { socket, idJson: JSON.stringify(msg.id) }));
+        const shape = (typeof payload?.operationName === 'string' && SHAPES[payload.operationName]) || 'basic';
+        subs.set(msg.id, joinRoom(room, { socket, idJson: JSON.stringify(msg.id), shape, userId }));
         return;
       }
       case 'complete': {

@@ -4,8 +4,8 @@
  * stdin/stdout) and small helpers. No GraphQL library here: the reference imports this too.
  */
 
-/** The one subscription every bench socket runs, on the server and on the reference. */
-export const SUBSCRIPTION = 'subscription($room: String!) { messageAdded(room: $room) { id room text createdAt author { id username } } }';
+/** The basic document: messageAdded without a cursor, a fixed selection, no operation name. */
+export const BASIC_SUBSCRIPTION = 'subscription($room: String!) { messageAdded(room: $room) { id room text createdAt author { id username } } }';
 
 /** Text prefix of warm-up messages, which the load client never counts as deliveries. */
 export const PROBE_PREFIX = 'probe ';
@@ -39,19 +39,42 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[rank]!;
 }
 
-/** A group of sockets the load client opens: `count` sockets to `url`, each subscribed to `room`. */
-export interface SocketGroup {
+/** One subscription a socket sends (its id is its position, from 1). */
+export interface SubscriptionSpec {
+  /** Index into the open command's `queries` (inside a command), or the text (before). */
+  readonly query: string;
+  readonly operationName?: string;
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** Its deliveries are counted (at most one per socket); the others are only held open. */
+  readonly measured: boolean;
+}
+
+/** A socket the load client opens: connection_init with `token`, then every subscription. */
+export interface SocketSpec {
   readonly url: string;
   /** Sent as connectionParams.authorization = `Bearer <token>`. */
   readonly token: string;
+  /** The room of the measured subscription. */
   readonly room: string;
-  readonly count: number;
+  /** Subscriptions, each with the index of its query in the command's `queries`. */
+  readonly subscriptions: readonly (Omit<SubscriptionSpec, 'query'> & { readonly query: number })[];
 }
 
 /** Orchestrator -> load client, one JSON object per line. */
 export type LoadCommand =
-  | { readonly re: number; readonly cmd: 'open'; readonly groups: readonly SocketGroup[]; readonly query: string; readonly timeoutMs: number }
-  /** Resolves once every open subscriber received a message whose text contains `token`. */
+  | {
+      readonly re: number;
+      readonly cmd: 'open';
+      readonly queries: readonly string[];
+      readonly sockets: readonly SocketSpec[];
+      readonly timeoutMs: number;
+      /** Arms a probe before the first socket opens (see `probe`): for timing connect+subscribe. */
+      readonly probe?: string;
+    }
+  /**
+   * Resolves once every open socket received a message whose text starts with PROBE_PREFIX +
+   * `token` on its measured subscription (since the probe was armed: by `open`, or now).
+   */
   | { readonly re: number; readonly cmd: 'probe'; readonly token: string; readonly timeoutMs: number }
   /** Starts recording deliveries (everything not a probe). */
   | { readonly re: number; readonly cmd: 'start' }
@@ -76,6 +99,8 @@ export interface ProbeReply {
   readonly ended: number;
   /** The first frame that ended one. */
   readonly firstEnd?: string;
+  /** Monotonic ns at which the last socket saw its first probe (NaN when none did). */
+  readonly lastNs: number;
 }
 
 export interface FinishReply {
@@ -106,7 +131,3 @@ export interface FinishReply {
 export interface CloseReply {
   readonly closed: number;
 }
-
-export type LoadReply =
-  | ({ readonly re: number; readonly ok: true } & Record<string, unknown>)
-  | { readonly re: number; readonly ok: false; readonly error: string };

@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 export const TOKEN_ISSUER = 'graphql-chat';
@@ -33,12 +33,22 @@ export interface TokenServiceOptions {
   /** Seconds. */
   readonly accessTokenTtl: number;
   readonly now?: () => number;
+  /** Verified access tokens remembered (least recently used go first), so a client's next request skips the signature check. @default 10000 */
+  readonly verifiedCacheSize?: number;
 }
 
 /** Access tokens: HS256 JWTs with iss, aud, sub, exp, iat, jti; the algorithm is pinned on verification. */
-export function createTokenService({ secret: secretBytes, accessTokenTtl, now = Date.now }: TokenServiceOptions): TokenService {
-  // a key object made once: from raw bytes jose would import the key again on every call
-  const secret = createSecretKey(secretBytes);
+export function createTokenService({ secret: secretBytes, accessTokenTtl, now = Date.now, verifiedCacheSize = 10_000 }: TokenServiceOptions): TokenService {
+  // a CryptoKey imported once: from raw bytes or a KeyObject, jose imports it into WebCrypto again
+  // on every call, which costs more than the HMAC itself
+  const secret = webcrypto.subtle.importKey('raw', secretBytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  /**
+   * Tokens that passed verification, by their exact text: verifying costs tens of µs (WebCrypto),
+   * more than the rest of a small request's auth, and clients send the same token until it
+   * expires. Only successes are kept (a flood of bad tokens costs no memory), bounded in number;
+   * expiry is checked again on every use, exactly as jose checks it (exp > now, no tolerance).
+   */
+  const verified = new Map<string, Viewer>();
   return {
     async issueAccess(user, familyId) {
       const iat = Math.floor(now() / 1000);
@@ -51,12 +61,20 @@ export function createTokenService({ secret: secretBytes, accessTokenTtl, now = 
         .setIssuedAt(iat)
         .setExpirationTime(exp)
         .setJti(randomUUID())
-        .sign(secret);
+        .sign(await secret);
       return { token, expiresAt: new Date(exp * 1000) };
     },
     async verifyAccess(token) {
+      // the same token string verified before: its signature and claims have not changed, only time passed
+      const known = verified.get(token);
+      if (known && known.expiresAt > Math.floor(now() / 1000)) {
+        verified.delete(token);
+        verified.set(token, known);
+        return { ok: true, viewer: known };
+      }
+      verified.delete(token);
       try {
-        const { payload } = await jwtVerify(token, secret, {
+        const { payload } = await jwtVerify(token, await secret, {
           algorithms: [ALGORITHM],
           issuer: TOKEN_ISSUER,
           audience: TOKEN_AUDIENCE,
@@ -68,7 +86,10 @@ export function createTokenService({ secret: secretBytes, accessTokenTtl, now = 
         if (typeof sub !== 'string' || typeof exp !== 'number' || typeof name !== 'string' || typeof fam !== 'string') {
           return { ok: false, reason: 'invalid' };
         }
-        return { ok: true, viewer: { id: sub, username: name, familyId: fam, expiresAt: exp } };
+        const viewer: Viewer = { id: sub, username: name, familyId: fam, expiresAt: exp };
+        verified.set(token, viewer);
+        if (verified.size > verifiedCacheSize) verified.delete(verified.keys().next().value!);
+        return { ok: true, viewer };
       } catch (err) {
         return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
       }

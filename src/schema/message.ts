@@ -21,8 +21,7 @@ export const MessageRef = builder.objectRef<StoredMessage>('Message').implement(
       resolve: (m) => m.editedAt ?? null,
     }),
     mine: t.boolean({
-      description: 'True when the viewer wrote the message. Differs per viewer, so subscriptions selecting it are executed per subscriber.',
-      extensions: { viewerDependent: true },
+      description: 'True when the viewer wrote the message. On a subscription shared by many, filled in for each subscriber.',
       resolve: (m, _args, ctx) => messages.isMine(ctx, m),
     }),
   }),

@@ -52,7 +52,6 @@ builder.objectFields(RoomRef, (t) => ({
     type: RoomRoleRef,
     nullable: true,
     description: "The viewer's role in the room; null when they have none (a public room they did not join). Differs per viewer.",
-    extensions: { viewerDependent: true },
     resolve: (room, _a, ctx) => members.myRole(ctx, room),
   }),
   members: t.field({
@@ -72,7 +71,6 @@ builder.objectFields(RoomRef, (t) => ({
   mutes: t.field({ type: [RoomMuteRef], nullable: true, description: "Mutes in force; for the room's moderators (null with FORBIDDEN for others).", resolve: (room, _a, ctx) => members.mutes(ctx, room) }),
   mentionCount: t.int({
     description: "Messages after the viewer's read mark that mention them (at most 100; deleted ones not counted). Batched with unreadCount. Differs per viewer.",
-    extensions: { viewerDependent: true },
     resolve: async (room, _args, ctx) => (await activity.readMark(ctx, room)).mentions,
   }),
 }));

@@ -11,6 +11,7 @@ import { schema } from '../schema/index.js';
 import { createBackends, type Backends } from './backends.js';
 import { addressKey, createClientAddress } from './client-address.js';
 import { createHttpServer } from './http.js';
+import { createLivePath } from './live.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createOriginPolicy } from './origins.js';
@@ -85,6 +86,7 @@ export async function createChatServer(config: Config, options: ChatServerOption
   const renderGraphiQL = config.production
     ? undefined
     : await import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL, () => undefined);
+  const live = createLivePath({ schema, logger, metrics, pendingLimit: services.settings.subscriberQueueLimit });
   const yoga = createChatYoga({
     renderGraphiQL,
     schema,
@@ -94,10 +96,11 @@ export async function createChatServer(config: Config, options: ChatServerOption
     clientAddress,
     origins,
     streams,
-    onSharedExecution: () => metrics.sharedExecutions.inc(),
+    livePlugin: live.plugin,
   });
   const ws = createWsTransport({
     yoga,
+    live,
     tokens,
     logger,
     metrics,

@@ -7,9 +7,11 @@ export interface ChatMetrics {
   readonly openSockets: Gauge;
   readonly activeSubscriptions: Gauge;
   readonly messagesSent: Counter<'room_kind'>;
-  /** Live events executed on the shared path: once per event and distinct document on this instance. */
-  readonly sharedExecutions: Counter;
-  /** Frames of shared results sent: one per subscriber per event (a plain number on the hot path). */
+  /** Live events executed on the shared path: once per event and distinct shape on this instance. */
+  readonly sharedExecutions: { inc(): void };
+  /** Live events executed for one subscriber alone. */
+  readonly subscriberExecutions: { inc(): void };
+  /** Frames of subscription results sent by the live path: one per subscriber per event. */
   readonly sharedDeliveries: { inc(): void };
   /** Sockets closed with 1013 because their unsent backlog passed the bound. */
   readonly slowConsumers: Counter;
@@ -31,29 +33,19 @@ export function createMetrics(): ChatMetrics {
     labelNames: ['room_kind'] as const,
     registers: [registry],
   });
-  const sharedExecutions = new Counter({
-    name: 'chat_shared_executions_total',
-    help: 'Live events executed once for every subscriber of the same document and variables.',
-    registers: [registry],
-  });
-  // counted in a plain number, handed to prom-client at scrape time: Counter.inc costs more
-  // than the rest of a delivery's bookkeeping
-  let delivered = 0;
-  let reported = 0;
-  new Counter({
-    name: 'chat_shared_deliveries_total',
-    help: 'Frames sent from a shared execution (one per subscriber and event).',
-    registers: [registry],
-    collect() {
-      this.inc(delivered - reported);
-      reported = delivered;
-    },
-  });
-  const sharedDeliveries = {
-    inc() {
-      delivered++;
-    },
-  };
+  // counted in plain numbers, handed to prom-client at scrape time: Counter.inc costs more than
+  // the rest of a delivery's bookkeeping
+  const sharedExecutions = cheapCounter(
+    registry,
+    'chat_shared_executions_total',
+    'Live events executed once for every subscriber of the same selection and variables on this instance.',
+  );
+  const subscriberExecutions = cheapCounter(
+    registry,
+    'chat_subscriber_executions_total',
+    'Live events executed for one subscriber alone (a viewer-dependent part that could not be filled in).',
+  );
+  const sharedDeliveries = cheapCounter(registry, 'chat_shared_deliveries_total', 'Subscription results sent over WebSocket by the live path (one frame each).');
   const slowConsumers = new Counter({
     name: 'chat_slow_consumers_closed_total',
     help: 'Sockets closed with 1013 because their unsent backlog passed WS_MAX_BACKLOG.',
@@ -63,6 +55,7 @@ export function createMetrics(): ChatMetrics {
     registry,
     slowConsumers,
     sharedExecutions,
+    subscriberExecutions,
     sharedDeliveries,
     openSockets,
     activeSubscriptions,
@@ -71,6 +64,26 @@ export function createMetrics(): ChatMetrics {
       messageSent: (room) => messagesSent.inc({ room_kind: room.startsWith('dm:') ? 'direct' : 'room' }),
       subscriptionOpened: () => activeSubscriptions.inc(),
       subscriptionClosed: () => activeSubscriptions.dec(),
+    },
+  };
+}
+
+/** A counter incremented as a plain number on the hot path and reported to prom-client at scrape time. */
+function cheapCounter(registry: Registry, name: string, help: string): { inc(): void } {
+  let counted = 0;
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.inc(counted - reported);
+      reported = counted;
+    },
+  });
+  return {
+    inc() {
+      counted++;
     },
   };
 }

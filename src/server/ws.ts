@@ -5,12 +5,12 @@ import { type DocumentNode, GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type TokenService, type Viewer } from '../auth/tokens.js';
 import { chatError, ErrorCode } from '../errors.js';
-import { sharedJson } from './fanout.js';
+import type { LivePath } from './live.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
 import { createOriginPolicy, type OriginPolicy } from './origins.js';
 import { createStreamLimits, type StreamLimits } from './stream-limits.js';
-import { type ChatYoga, maskError } from './yoga.js';
+import type { ChatYoga } from './yoga.js';
 
 /** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
 export const WsCloseCode = {
@@ -28,6 +28,8 @@ export const WsCloseCode = {
 
 export interface WsTransportOptions {
   readonly yoga: ChatYoga;
+  /** Where subscription results go out (src/server/live.ts). */
+  readonly live: LivePath;
   readonly tokens: TokenService;
   readonly logger: Logger;
   readonly metrics: ChatMetrics;
@@ -119,16 +121,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [chatError(ErrorCode.RateLimited, `At most ${maxSubscriptions} subscriptions per socket.`, { retryAfter: 1 })];
       }
-      const framePrefix = nextFramePrefix(id);
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         viewer: ctx.extra.viewer ?? null,
         clientAddress: ctx.extra.clientAddress,
-        // a shared live result for this operation goes straight to the socket, while it is active
-        liveSink: (result: ExecutionResult) => {
-          if (!(id in ctx.subscriptions)) return;
-          transmit(ctx.extra.socket, `${framePrefix}${sharedJson(result) ?? JSON.stringify(result)}}`);
-          metrics.sharedDeliveries.inc();
-        },
         params: payload,
       } as never);
       let document: DocumentNode;
@@ -147,31 +142,22 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         contextValue: await contextFactory(),
         rootValue: { execute, subscribe },
       };
+      // a subscription's results go out through the live path, frame by frame to this socket
+      options.live.route(args, { id, send: (frame) => transmit(ctx.extra.socket, frame) });
       return args;
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
-    subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as ExecutionResult,
-    // a result shared by every subscriber of its document goes out as JSON made once (src/server/fanout.ts);
-    // graphql-ws is handed a marker whose frame the transport drops
-    onNext: (ctx, id, _payload, _args, result) => {
-      const json = sharedJson(result);
-      if (json === undefined) return;
-      transmit(ctx.extra.socket, `${nextFramePrefix(id)}${json}}`);
-      metrics.sharedDeliveries.inc();
-      return SENT_MARKER;
-    },
-    // errors thrown by a subscription's source end that operation only, masked as over HTTP
-    onError: (_ctx, _id, _payload, errors) =>
-      errors.map((e) => {
-        const masked = maskError(e);
-        if (masked.extensions.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: e.originalError ?? e }, 'subscription source failed');
-        return masked.toJSON();
-      }),
+    subscribe: async (args) => options.live.operation(args, await (args.rootValue as Enveloped).subscribe(args)) as ExecutionResult,
+    // errors that end an operation (its source failed, access lost), masked as over HTTP
+    onError: (_ctx, _id, _payload, errors) => options.live.errors(errors),
   });
 
   /**
    * Frames go out without waiting for the network, so a slow reader's backlog accumulates in one
    * place, ws's send buffer, where it is counted in bytes and bounded.
+   *
+   * The frames one socket gets in one turn of the event loop (live events that arrived together)
+   * leave in one write: its TCP socket is corked at the first and uncorked after this turn's I/O (setImmediate).
    */
   const transmit = (socket: WebSocket, data: string) => {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -181,7 +167,20 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       closeSocket(socket, WsCloseCode.SlowConsumer, 'Slow consumer: reconnect and resume with after');
       return;
     }
+    const raw = tcpOf.get(socket);
+    if (raw && !corked.has(raw)) {
+      if (corked.size === 0) setImmediate(uncorkAll);
+      corked.add(raw);
+      raw.cork();
+    }
     socket.send(data);
+  };
+  /** The TCP socket under each WebSocket (ours: the upgrade handed it over), for corking. */
+  const tcpOf = new WeakMap<WebSocket, Duplex>();
+  const corked = new Set<Duplex>();
+  const uncorkAll = () => {
+    for (const raw of corked) raw.uncork();
+    corked.clear();
   };
 
   // one timer pings every socket (not one per socket): a socket that has not answered the previous
@@ -201,24 +200,23 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     metrics.openSockets.inc();
+    tcpOf.set(socket, request.socket);
     socket.on('pong', () => unanswered.delete(socket));
     socket.on('error', (err) => logger.debug({ err }, 'socket error'));
 
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
-          if (!data.endsWith(SENT_SUFFIX)) transmit(socket, data);
-        },
+        send: (data) => transmit(socket, data),
         close: (code, reason) => closeSocket(socket, code ?? 1000, reason ?? ''),
         onMessage: (cb) =>
-          socket.on('message', async (data) => {
-            try {
-              await cb(data.toString());
-            } catch (err) {
+          // not an async function: graphql-ws's handler of a subscribe message lasts as long as the
+          // subscription, and an awaiting frame here would keep the message's buffer that long too
+          socket.on('message', (data) => {
+            cb(data.toString()).catch((err: unknown) => {
               logger.error({ err }, 'graphql-ws message handling failed');
               closeSocket(socket, CloseCode.InternalServerError, 'Internal server error');
-            }
+            });
           }),
       },
       { socket, clientAddress: options.clientAddress?.(request) ?? null },
@@ -271,13 +269,6 @@ function closer(graceMs: number): (socket: WebSocket, code: number, reason: stri
     socket.once('close', () => clearTimeout(timer));
   };
 }
-
-/** A `next` frame up to its payload: the payload's JSON and `}` complete it, without stringifying the frame. */
-const nextFramePrefix = (id: string) => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-
-/** What onNext returns for a frame it has sent itself; the transport drops graphql-ws's frame of it. */
-const SENT_MARKER = { '@sent': 1 } as ExecutionResult;
-const SENT_SUFFIX = '"payload":{"@sent":1}}';
 
 interface Enveloped {
   execute(args: ExecutionArgs): unknown;

@@ -9,11 +9,11 @@ import { bearerToken, type Viewer } from '../auth/tokens.js';
 import { BackendUnavailableError, serviceUnavailable } from '../errors.js';
 import { useResultCostLimit } from './cost.js';
 import { useCompressedPages } from './compression.js';
-import { useSharedSubscriptionExecution, type LiveSink } from './fanout.js';
 import { useHttpSubscriptionLifetime } from './http-subscriptions.js';
 import { createOriginPolicy, useOriginPolicy, type OriginPolicy } from './origins.js';
 import { createStreamLimits, type StreamLimits } from './stream-limits.js';
 import type { ChatContext, Services } from '../resolvers/context.js';
+import { flat } from './live-results.js';
 import type { Logger } from './logger.js';
 
 /** The contract's bound on document depth, counted through fragments. */
@@ -37,8 +37,6 @@ export interface TransportContext {
   readonly clientAddress?: string | null;
   /** The Node request (HTTP and SSE). */
   readonly req?: IncomingMessage;
-  /** Set by graphql-ws: sends a shared live result straight to the subscriber (src/server/fanout.ts). */
-  readonly liveSink?: LiveSink['liveSink'];
 }
 
 export type ChatYoga = YogaServerInstance<TransportContext, ChatContext>;
@@ -49,8 +47,8 @@ export interface YogaOptions {
   readonly logger: Logger;
   readonly production: boolean;
   readonly clientAddress: (req: IncomingMessage) => string | null;
-  /** Called for each shared execution of a live event (metrics). */
-  readonly onSharedExecution?: () => void;
+  /** The live path's plugin (src/server/live.ts): runs WebSocket subscriptions. */
+  readonly livePlugin?: Plugin;
   /** GraphiQL's page with its assets inlined (@graphql-yoga/render-graphiql); loaded only outside production. */
   readonly renderGraphiQL?: (options?: GraphiQLOptions) => string;
   /** Which browser origins may call the API (CORS, and a 403 for the others). @default ALLOWED_ORIGINS unset */
@@ -64,7 +62,7 @@ export interface YogaOptions {
  * schema, the context, the limits and the error masking.
  */
 export function createChatYoga(options: YogaOptions): ChatYoga {
-  const { schema, services, logger, production, clientAddress, onSharedExecution, renderGraphiQL } = options;
+  const { schema, services, logger, production, clientAddress, livePlugin, renderGraphiQL } = options;
   return createYoga<TransportContext, ChatContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -79,14 +77,17 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
     multipart: false,
     // replaced by useOriginPolicy: yoga's default reflects any Origin, with credentials
     cors: false,
+    // http.ts reads every body before yoga, bounded (HttpOptions.maxBodyBytes): yoga's own limit
+    // would pipe it through a TransformStream once more, a third of a small request's cost
+    maxRequestBodySize: false,
     context: async (initial) => {
       if (initial.viewer !== undefined) {
         return {
           services,
           viewer: initial.viewer,
-          requestId: randomUUID(),
+          // kept as long as the operation: one flat string, not randomUUID's tree of pieces
+          requestId: flat(randomUUID()),
           clientAddress: initial.clientAddress ?? null,
-          ...(initial.liveSink ? { liveSink: initial.liveSink } : {}),
         };
       }
       const base = {
@@ -107,13 +108,7 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
       useErrorHandler(({ errors, context, phase }) => {
         // in the execution phase envelop hands over the execution args, whose contextValue is ours
         const ctx = context as Partial<ChatContext> & { contextValue?: Partial<ChatContext> };
-        const requestId = ctx.requestId ?? ctx.contextValue?.requestId;
-        for (const error of errors) {
-          const original = error instanceof GraphQLError ? error.originalError : error;
-          if (!original || original instanceof GraphQLError) continue;
-          if (original instanceof BackendUnavailableError) logger.warn({ requestId, phase, err: original }, 'backend unavailable');
-          else logger.error({ requestId, phase, err: original }, 'unexpected error');
-        }
+        reportErrors(logger, errors, { requestId: ctx.requestId ?? ctx.contextValue?.requestId, phase });
       }),
       ...(production ? [useDisableIntrospection()] : []),
       useOriginPolicy(options.origins ?? createOriginPolicy([])),
@@ -122,7 +117,7 @@ export function createChatYoga(options: YogaOptions): ChatYoga {
       useHttpSubscriptionLifetime({ revocations: services.revocations, streams: options.streams ?? createStreamLimits(), now: services.now }),
       // GraphiQL's page (megabytes) gzipped; GraphQL results as they are
       useCompressedPages(),
-      useSharedSubscriptionExecution({ onExecute: onSharedExecution }),
+      ...(livePlugin ? [livePlugin] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true, ...reported },
         maxAliases: { n: MAX_ALIASES, ...reported },
@@ -174,6 +169,19 @@ export function maskError(error: unknown): GraphQLError {
   if (error instanceof BackendUnavailableError) return serviceUnavailable();
   const masked = new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   return error instanceof GraphQLError ? located(masked, error) : masked;
+}
+
+/**
+ * Logs what the client will only see masked: a backend outage as a warning, anything else that
+ * is not one of ours (or graphql-js's) as an error. Our own errors and graphql-js's are not logged.
+ */
+export function reportErrors(logger: Logger, errors: readonly unknown[], where: { requestId?: string | undefined; phase: string }): void {
+  for (const error of errors) {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (!original || original instanceof GraphQLError) continue;
+    if (original instanceof BackendUnavailableError) logger.warn({ ...where, err: original }, 'backend unavailable');
+    else logger.error({ ...where, err: original }, 'unexpected error');
+  }
 }
 
 /** The caller's X-Request-Id when it looks like one, else a new id. */

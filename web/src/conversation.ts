@@ -110,6 +110,8 @@ export function closeConversation() {
 /** The subscription ended with an error: access is gone (left, removed, banned) or something broke. */
 function lostAccess(conversation: Conversation, err: unknown) {
   if (codeOf(err) !== 'FORBIDDEN' && codeOf(err) !== 'NOT_FOUND') return showChatError(err);
+  // the viewer's own leave ends its subscriptions too, racing the leave's answer: that says what happened
+  if (conversation.leaving) return;
   const why = conversation.bannedBy ? `You were banned from #${conversation.room} by ${conversation.bannedBy}.` : `You no longer have access to #${conversation.room}.`;
   background(
     refreshRooms().then(() => openConversation(state.rooms.has('general') ? 'general' : ([...state.rooms.keys()][0] ?? 'general'))).then(() => {

@@ -167,8 +167,15 @@ export function wirePeople(onLeft: () => Promise<void>) {
   });
   $('leave-yes').addEventListener('click', () => {
     $('leave-confirm').hidden = true;
+    const conversation = state.conversation;
     void membersAction(async (room) => {
-      await state.session!.chat.request(leaveRoomMutation, { name: room });
+      if (conversation) conversation.leaving = true;
+      try {
+        await state.session!.chat.request(leaveRoomMutation, { name: room });
+      } catch (err) {
+        if (conversation) conversation.leaving = false;
+        throw err;
+      }
       await refreshRooms();
       await onLeft();
       return `You left #${room}.`;

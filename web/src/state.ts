@@ -54,6 +54,8 @@ export interface Conversation {
   replyTo: { readonly id: string; readonly author: string; readonly firstLine: string } | null;
   /** Set when a BANNED event named the viewer: why access ends. */
   bannedBy?: string;
+  /** Set while the viewer leaves the room: the access its subscriptions lose is no surprise to report. */
+  leaving?: boolean;
   /** Ends the conversation's subscriptions. */
   stop(): void;
 }
