@@ -1,6 +1,7 @@
 import { Cluster } from 'ioredis';
 import { createRedisPeople } from './people-redis.js';
 import { defineScript, guarded, pingWithin, quitClient, type RedisClient } from './redis-client.js';
+import { createRoomRecords } from './room-records.js';
 import { byName, type RefreshTokenRecord, type RoomPage, type RoomRecord, type RotateResult, type Store, type UserRecord } from './types.js';
 
 export interface RedisStoreOptions {
@@ -176,6 +177,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const revokeScript = defineScript(client, 'chatStoreRevoke', REVOKE);
   const revokeLegacyScript = defineScript(client, 'chatStoreRevokeLegacy', REVOKE_LEGACY);
 
+  const rooms = createRoomRecords(client);
   const toRoom = (h: Record<string, string>): RoomRecord | null =>
     h.name === undefined ? null : { name: h.name, private: h.private === '1', createdBy: h.createdBy ?? '', createdAt: h.createdAt ?? '' };
   const fromFields = (r: (string | null)[] | null): RoomRecord | null =>
@@ -244,10 +246,16 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         // the hints every time: an ensure after a crash between the steps completes them
         const ids = [...new Set(memberIds)];
         await listRoom(room, ids);
-        return (await storeRoom(room, ids)).room;
+        return rooms.remember((await storeRoom(room, ids)).room);
       }),
 
-    findRoom: (name) => guarded('findRoom', async () => toRoom(await client.hgetall(key.room(name)))),
+    findRoom: (name) =>
+      guarded('findRoom', async () => {
+        const known = rooms.get(name);
+        if (known) return known;
+        const room = toRoom(await client.hgetall(key.room(name)));
+        return room && rooms.remember(room);
+      }),
 
     addMember: (room, userId) =>
       guarded('addMember', async () => {
