@@ -21,7 +21,7 @@ export async function sendMessage(ctx: ChatContext, args: SendArgs & { room: str
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const text = input.text(args.text);
-  const room = await accessibleRoom(ctx, viewer, name);
+  const room = await accessibleRoom(ctx, viewer, name, 'append');
   const dm = input.dmMembers(room.name);
   // a message into a direct conversation also reaches the other member's directMessageAdded
   const notifyUsers = dm ? [(await directConversation(ctx, viewer, dm[0] === viewer.username ? dm[1] : dm[0], true)).otherUserId] : [];

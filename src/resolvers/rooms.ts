@@ -6,12 +6,15 @@ import type { ChatContext } from './context.js';
 import { rank, requireRole, roleOf } from './roles.js';
 import * as input from './validation.js';
 
+const NO_BANS: ReadonlySet<string> = new Set();
+
 /**
  * The access rule, in one place: public rooms are open to every signed-in user; private rooms and
  * direct conversations to their members; nobody reads, joins or writes in a room they are banned
  * from. A direct conversation of the viewer is made on first use (not by a user the other blocked).
+ * `append`: the caller appends to the room's log next, which checks the ban itself.
  */
-export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: string): Promise<RoomRecord> {
+export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: string, use: 'read' | 'append' = 'read'): Promise<RoomRecord> {
   const { store, engine } = ctx.services;
   const dm = input.dmMembers(name);
   if (dm) {
@@ -21,10 +24,14 @@ export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: str
     if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
     return directConversation(ctx, viewer, other);
   }
-  const [room, banned] = await Promise.all([findRoom(ctx.services, name), engine.moderation.bannedFrom(viewer.id, [name])]);
+  const bans = () => engine.moderation.bannedFrom(viewer.id, [name]);
+  // an append refuses a banned writer itself, atomically with the write (engine.log.append): in a
+  // public room it needs no read before it (the room's record is usually known already)
+  const [room, early] = await Promise.all([findRoom(ctx.services, name), use === 'read' ? bans() : undefined]);
   if (!room) throw notFound(`No room named "${name}".`);
+  const [banned, member] = await Promise.all([early ?? (room.private ? bans() : NO_BANS), room.private ? store.isMember(name, viewer.id) : true]);
   if (banned.has(name)) throw forbidden(`You are banned from "${name}".`);
-  if (room.private && !(await store.isMember(name, viewer.id))) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
+  if (!member) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
   return room;
 }
 
