@@ -43,23 +43,7 @@ redis.call('PUBLISH', ARGV[7], json)
 return json
 `;
 
-interface Stored {
-  id: string;
-  room: string;
-  text: string;
-  authorId: string;
-  authorName: string;
-  createdAt: string;
-}
 
-/**
- * What a subscription receives, by the operationName of the bench's documents (bench/documents.ts):
- * basic (none), MessageAdded (the typed client's), RoomEvents (the web page's), RoomActivity
- * (the web page's unread watcher); `held` ones (Typing, PresenceChanged) receive no messages.
- */
-type Shape = 'basic' | 'MessageAdded' | 'RoomEvents' | 'RoomActivity' | 'held';
-
-const SHAPES: Record<string, Shape> = { MessageAdded: 'MessageAdded', RoomEvents: 'RoomEvents', RoomActivity: 'RoomActivity', Typing: 'held', PresenceChanged: 'held' };
 
 interface Sub {
   readonly socket: WebSocket;
@@ -117,25 +101,6 @@ subscriber.on('message', (channel: string, json: string) => {
   }
 });
 
-/** The `data` of a next frame for a document's shape, fields in the document's order. */
-function dataOf(shape: Shape, m: Stored, mine: boolean): string {
-  const q = JSON.stringify;
-  const author = `"author":{"id":${q(m.authorId)},"username":${q(m.authorName)}}`;
-  const head = `"id":${q(m.id)},"room":${q(m.room)}`;
-  switch (shape) {
-    case 'RoomActivity':
-      return `{"messageAdded":{${head}}}`;
-    case 'MessageAdded':
-      return `{"messageAdded":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},"mine":${mine},${author}}}`;
-    case 'RoomEvents':
-      return (
-        `{"roomEvents":{"id":${q(m.id)},"type":"ADDED","messageId":${q(m.id)},` +
-        `"message":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},"editedAt":null,"mine":${mine},${author}}}}`
-      );
-    default:
-      return `{"messageAdded":{${head},"text":${q(m.text)},"createdAt":${q(m.createdAt)},${author}}}`;
-  }
-}
 
 /** The `sub` claim of a JWT, read without checking anything (this is not a product). */
 function userOf(authorization: string): string | null {
