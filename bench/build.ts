@@ -60,7 +60,7 @@ export function buildBench(): string {
   const out = join(CACHE, 'build');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  for (const name of ['load-client', 'reference-broadcaster', 'shared']) {
+  for (const name of ['load-client', 'reference-broadcaster', 'reference-frames', 'shared']) {
     const source = readFileSync(join(BENCH, `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
+import { dataOf, SHAPES, type Shape, type Stored } from './reference-frames.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
