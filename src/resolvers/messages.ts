@@ -5,7 +5,7 @@ import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import { resolveMentions } from './mentions.js';
 import { requireRole } from './roles.js';
-import { accessibleRoom, directConversation } from './rooms.js';
+import { accessibleRoom, directConversation, dmPartner } from './rooms.js';
 import * as input from './validation.js';
 
 /** How long an append may take before the sender is answered with an error (and the append refused). */
@@ -21,11 +21,11 @@ export async function sendMessage(ctx: ChatContext, args: SendArgs & { room: str
   const viewer = requireViewer(ctx);
   const name = input.roomRef(args.room);
   const text = input.text(args.text);
-  const room = await accessibleRoom(ctx, viewer, name, 'append');
-  const dm = input.dmMembers(room.name);
+  const dm = input.dmMembers(name);
+  if (!dm) return append(ctx, await accessibleRoom(ctx, viewer, name, 'append'), text, [], args);
   // a message into a direct conversation also reaches the other member's directMessageAdded
-  const notifyUsers = dm ? [(await directConversation(ctx, viewer, dm[0] === viewer.username ? dm[1] : dm[0], true)).otherUserId] : [];
-  return append(ctx, room, text, notifyUsers, args);
+  const conversation = await directConversation(ctx, viewer, dmPartner(viewer, name, dm), true);
+  return append(ctx, conversation, text, [conversation.otherUserId], args);
 }
 
 export async function sendDirectMessage(ctx: ChatContext, args: SendArgs & { to: string }): Promise<StoredMessage> {

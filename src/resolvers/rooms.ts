@@ -17,13 +17,7 @@ const NO_BANS: ReadonlySet<string> = new Set();
 export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: string, use: 'read' | 'append' = 'read'): Promise<RoomRecord> {
   const { store, engine } = ctx.services;
   const dm = input.dmMembers(name);
-  if (dm) {
-    if (!dm.includes(viewer.username)) throw forbidden('You are not part of this direct conversation.');
-    const other = dm[0] === viewer.username ? dm[1] : dm[0];
-    if (other === viewer.username) throw badInput('A direct conversation is between two different users.', 'room');
-    if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
-    return directConversation(ctx, viewer, other);
-  }
+  if (dm) return directConversation(ctx, viewer, dmPartner(viewer, name, dm));
   const bans = () => engine.moderation.bannedFrom(viewer.id, [name]);
   // an append refuses a banned writer itself, atomically with the write (engine.log.append): in a
   // public room it needs no read before it (the room's record is usually known already)
@@ -33,6 +27,15 @@ export async function accessibleRoom(ctx: ChatContext, viewer: Viewer, name: str
   if (banned.has(name)) throw forbidden(`You are banned from "${name}".`);
   if (!member) throw forbidden(`"${name}" is private: ask a member for an invitation.`);
   return room;
+}
+
+/** The other member of the direct conversation `name` (dm:<a>:<b>), when the viewer is one of them. */
+export function dmPartner(viewer: Viewer, name: string, dm: readonly [string, string]): string {
+  if (!dm.includes(viewer.username)) throw forbidden('You are not part of this direct conversation.');
+  const other = dm[0] === viewer.username ? dm[1] : dm[0];
+  if (other === viewer.username) throw badInput('A direct conversation is between two different users.', 'room');
+  if (name !== input.dmRoomName(dm[0], dm[1])) throw badInput('A direct conversation is named dm:<a>:<b> with usernames sorted.', 'room');
+  return other;
 }
 
 /**
@@ -58,13 +61,11 @@ export async function directConversation(ctx: ChatContext, viewer: Viewer, other
   if (otherUsername === viewer.username) throw badInput('You cannot send a direct message to yourself.', 'to');
   const other = await existingUser(ctx, viewer, otherUsername);
   const name = input.dmRoomName(viewer.username, other.username);
-  if ((await store.blockedBy(viewer.id, [other.id])).size > 0 && (sending || !(await store.findRoom(name)))) {
-    throw forbidden(`${other.username} does not accept direct messages from you.`);
-  }
-  const room = await store.ensureRoom(
-    { name, private: true, createdBy: viewer.id, createdAt: new Date(now()).toISOString() },
-    [viewer.id, other.id],
-  );
+  const [blocked, existing] = await Promise.all([store.blockedBy(viewer.id, [other.id]), store.findRoom(name)]);
+  if (blocked.size > 0 && (sending || !existing)) throw forbidden(`${other.username} does not accept direct messages from you.`);
+  // a stored conversation has its members and hints already: they are written before its record
+  const room =
+    existing ?? (await store.ensureRoom({ name, private: true, createdBy: viewer.id, createdAt: new Date(now()).toISOString() }, [viewer.id, other.id]));
   return { ...room, otherUserId: other.id };
 }
 
