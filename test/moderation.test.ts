@@ -6,9 +6,9 @@ import { blockedUsers, blockUser, unblockUser } from '../src/resolvers/blocks.js
 import type { Services } from '../src/resolvers/context.js';
 import { bans, members, moderators, mutes, myRole } from '../src/resolvers/members.js';
 import { deleteMessage, editMessage, recentMessages, sendDirectMessage, sendMessage } from '../src/resolvers/messages.js';
-import { banUser, muteUser, setModerator, transferOwnership, unbanUser, unmuteUser } from '../src/resolvers/moderation.js';
+import { banUser, muteUser, removeFromRoom, setModerator, transferOwnership, unbanUser, unmuteUser } from '../src/resolvers/moderation.js';
 import { addReaction, removeReaction } from '../src/resolvers/reactions.js';
-import { createRoom, ensureDefaultRooms, inviteToRoom, joinRoom, removeFromRoom, rooms } from '../src/resolvers/rooms.js';
+import { createRoom, ensureDefaultRooms, inviteToRoom, joinRoom, rooms } from '../src/resolvers/rooms.js';
 import { directMessageAdded, mentioned, messageAdded, roomEvents } from '../src/resolvers/subscriptions.js';
 import { readMark } from '../src/resolvers/activity.js';
 import type { RoomRecord } from '../src/store/types.js';

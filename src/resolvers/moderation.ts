@@ -44,6 +44,30 @@ const apply = (ctx: ChatContext, room: RoomRecord, draft: ModerationDraft) =>
 
 const person = (u: { id: string; username: string }) => ({ id: u.id, username: u.username });
 
+/**
+ * The owner or a moderator of a private room removes a member of a lower role (the owner: anyone);
+ * the member stops receiving it at once.
+ */
+export async function removeFromRoom(ctx: ChatContext, args: { room: string; username: string }): Promise<RoomRecord> {
+  const viewer = requireViewer(ctx);
+  const name = input.roomRef(args.room);
+  const username = input.username(args.username);
+  const room = await accessibleRoom(ctx, viewer, name);
+  if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
+  if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove (ban a user instead).', 'room');
+  const role = await requireRole(ctx, room, viewer, 'MODERATOR', 'remove members');
+  const user = await existingUser(ctx, viewer, username);
+  if (user.id === viewer.id) throw badInput('To leave a room, use leaveRoom.', 'username');
+  if (rank(await roleOf(ctx, room, user)) >= rank(role)) {
+    throw forbidden(`${user.username} is not below you in "${room.name}": only someone above them can remove them.`);
+  }
+  const wasMember = await ctx.services.store.isMember(room.name, user.id);
+  await removeMembership(ctx, room, user);
+  // a moderator's action: an event of the room's log (once: removing a non-member again writes none)
+  if (wasMember) await apply(ctx, room, { action: 'remove', actor: person(viewer), target: person(user) });
+  return room;
+}
+
 /** Mutes a user for `seconds`: their sends, edits, reactions and typing get FORBIDDEN with extensions.until. */
 export async function muteUser(ctx: ChatContext, args: { room: string; username: string; seconds: number }): Promise<MuteRecord> {
   const seconds = input.muteSeconds(args.seconds);

@@ -3,7 +3,6 @@ import { badInput, conflict, forbidden, notFound, rateLimited } from '../errors.
 import { byName, type RoomRecord, type UserRecord } from '../store/types.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
-import { rank, requireRole, roleOf } from './roles.js';
 import * as input from './validation.js';
 
 const NO_BANS: ReadonlySet<string> = new Set();
@@ -188,36 +187,6 @@ export async function leaveRoom(ctx: ChatContext, args: { name: string }): Promi
   const wasMember = await ctx.services.store.isMember(name, viewer.id);
   await removeMembership(ctx, room, viewer);
   return wasMember;
-}
-
-/**
- * The owner or a moderator of a private room removes a member of a lower role (the owner: anyone);
- * the member stops receiving it at once.
- */
-export async function removeFromRoom(ctx: ChatContext, args: { room: string; username: string }): Promise<RoomRecord> {
-  const viewer = requireViewer(ctx);
-  const name = input.roomRef(args.room);
-  const username = input.username(args.username);
-  const room = await accessibleRoom(ctx, viewer, name);
-  if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
-  if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove (ban a user instead).', 'room');
-  const role = await requireRole(ctx, room, viewer, 'MODERATOR', 'remove members');
-  const user = await existingUser(ctx, viewer, username);
-  if (user.id === viewer.id) throw badInput('To leave a room, use leaveRoom.', 'username');
-  if (rank(await roleOf(ctx, room, user)) >= rank(role)) {
-    throw forbidden(`${user.username} is not below you in "${room.name}": only someone above them can remove them.`);
-  }
-  const wasMember = await ctx.services.store.isMember(room.name, user.id);
-  await removeMembership(ctx, room, user);
-  // a moderator's action: an event of the room's log (once: removing a non-member again writes none)
-  if (wasMember) {
-    await ctx.services.engine.moderation.apply(
-      room.name,
-      { action: 'remove', actor: { id: viewer.id, username: viewer.username }, target: { id: user.id, username: user.username } },
-      { deadline: ctx.services.now() + 5000 },
-    );
-  }
-  return room;
 }
 
 /**

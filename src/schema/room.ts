@@ -1,3 +1,4 @@
+import * as moderation from '../resolvers/moderation.js';
 import * as rooms from '../resolvers/rooms.js';
 import type { RoomRecord } from '../store/types.js';
 import { builder } from './builder.js';
@@ -62,6 +63,6 @@ builder.mutationFields((t) => ({
     type: RoomRef,
     description: "The creator of a private room removes a member, whose live subscriptions to it end at once.",
     args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => rooms.removeFromRoom(ctx, args),
+    resolve: (_r, args, ctx) => moderation.removeFromRoom(ctx, args),
   }),
 }));
