@@ -13,6 +13,9 @@ import * as input from './validation.js';
 /** Typing signals held for a slow reader; older ones are dropped, not queued. */
 const TYPING_QUEUE = 16;
 
+/** The error that ends a subscription whose viewer lost access to its room (removed, banned). */
+const lostAccess = (room: string) => forbidden(`You no longer have access to "${room}".`);
+
 /** The error that ends a subscription whose reader fell too far behind. */
 export const slowSubscriber = () =>
   chatError(ErrorCode.RateLimited, 'This subscription fell too far behind and was ended; resubscribe with after.', { retryAfter: 1 });
@@ -135,7 +138,7 @@ async function roomSubscription<T extends { id: string }>(
   // any room can be lost: a private one by removal, any one by a ban
   const unwatch = revocations.watch(name, viewer.id, () => {
     revoked = true;
-    stream?.revoke(forbidden(`You no longer have access to "${name}".`));
+    stream?.revoke(lostAccess(name));
   });
   let subscription: LiveSubscription | null = null;
   let leave: (() => Promise<void>) | null = null;
@@ -167,7 +170,7 @@ async function roomSubscription<T extends { id: string }>(
     await subscription?.unsubscribe().catch(() => {});
     throw err;
   }
-  if (revoked) stream.revoke(forbidden(`You no longer have access to "${name}".`));
+  if (revoked) stream.revoke(lostAccess(name));
   return stream;
 }
 
@@ -324,7 +327,7 @@ async function signalStream<S extends RoomSignal>(ctx: ChatContext, record: Room
   const room = record.name;
   let subscription: { unsubscribe(): Promise<void> } | null = null;
   // any room can be lost: a private one by removal, any one by a ban
-  const unwatch = revocations.watch(room, viewer.id, () => queue.fail(forbidden(`You no longer have access to "${room}".`)));
+  const unwatch = revocations.watch(room, viewer.id, () => queue.fail(lostAccess(room)));
   const queue = createEventQueue<S>({
     limit: TYPING_QUEUE,
     overflow: 'drop-oldest',
