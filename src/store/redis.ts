@@ -180,6 +180,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const rooms = createRoomRecords(client);
   const toRoom = (h: Record<string, string>): RoomRecord | null =>
     h.name === undefined ? null : { name: h.name, private: h.private === '1', createdBy: h.createdBy ?? '', createdAt: h.createdAt ?? '' };
+  /** A room's record: the one this instance knows (records never change), else Redis's. */
+  const readRoom = async (name: string): Promise<RoomRecord | null> => {
+    const known = rooms.get(name);
+    if (known) return known;
+    const room = toRoom(await client.hgetall(key.room(name)));
+    return room && rooms.remember(room);
+  };
   const fromFields = (r: (string | null)[] | null): RoomRecord | null =>
     r?.[0] ? { name: r[0], private: r[1] === '1', createdBy: r[2] ?? '', createdAt: r[3] ?? '' } : null;
 
@@ -249,13 +256,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         return rooms.remember((await storeRoom(room, ids)).room);
       }),
 
-    findRoom: (name) =>
-      guarded('findRoom', async () => {
-        const known = rooms.get(name);
-        if (known) return known;
-        const room = toRoom(await client.hgetall(key.room(name)));
-        return room && rooms.remember(room);
-      }),
+    findRoom: (name) => guarded('findRoom', () => readRoom(name)),
 
     addMember: (room, userId) =>
       guarded('addMember', async () => {
@@ -274,7 +275,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     publicRooms: (range) =>
       guarded('publicRooms', () =>
         page(key.publicRooms, range, async (name) => {
-          const room = toRoom(await client.hgetall(key.room(name)));
+          const room = await readRoom(name);
           return room && !room.private ? room : null;
         }),
       ),

@@ -12,8 +12,8 @@ const MAX_ROOMS = 10_000;
 const TTL_MS = 60_000;
 
 /**
- * The room records this instance has read, so that a send or a read in a known room does not ask
- * Redis for them again (one round trip less per message). Only rooms that exist are kept: one not
+ * The room records this instance has read, so that a send or a read in a known room, or a page of
+ * the public rooms, does not ask Redis for them again (one round trip less per message). Only rooms that exist are kept: one not
  * found may be created by another instance a moment later. Forgotten whenever the connection is
  * ready again: a Redis restarted without persistence lost its rooms, and the default rooms must
  * be made again on first use.
