@@ -52,7 +52,13 @@ describe("the reference broadcaster's frames", () => {
         )
       ).data!.sendMessage;
     // live once a message sent after subscribing reached both
-    await waitFor(async () => (await send('warm-up'), mine.results.length > 0 && theirs.results.length > 0), { what: 'both subscriptions live' });
+    await waitFor(
+      async () => {
+        await send('warm-up');
+        return mine.results.length > 0 && theirs.results.length > 0;
+      },
+      { what: 'both subscriptions live' },
+    );
     const text = 'a "quoted" line\twith a tab';
     const sent = await send(text);
     const resultOf = async (c: typeof mine) => {
