@@ -190,5 +190,7 @@ describe('the README screenshot', () => {
       mkdirSync(join(ROOT, 'docs'), { recursive: true });
       copyFileSync(shot, join(ROOT, 'docs/web-chat.png'));
     }
+    // closed before their server stops: reconnecting to it would log refused connections as the page's problems
+    await Promise.all([a.context().close(), b.context().close()]);
   });
 });
