@@ -9,7 +9,7 @@ import { deleteMessage, editMessage, recentMessages, sendDirectMessage, sendMess
 import { banUser, muteUser, removeFromRoom, setModerator, transferOwnership, unbanUser, unmuteUser } from '../src/resolvers/moderation.js';
 import { addReaction, removeReaction } from '../src/resolvers/reactions.js';
 import { createRoom, ensureDefaultRooms, inviteToRoom, joinRoom, rooms } from '../src/resolvers/rooms.js';
-import { directMessageAdded, mentioned, messageAdded, roomEvents } from '../src/resolvers/subscriptions.js';
+import { directMessageAdded, mentioned, messageAdded, presenceChanged, roomEvents, typing } from '../src/resolvers/subscriptions.js';
 import { readMark } from '../src/resolvers/activity.js';
 import type { RoomRecord } from '../src/store/types.js';
 import { expectCode, newUser, type TestUser } from './support/rules.js';
@@ -204,6 +204,29 @@ describe('moderators’ actions', () => {
     const deleted = replay[1]!;
     expect(deleted).toMatchObject({ messageId: m.id, byModerator: true, actor: { username: 'mod' }, message: null });
     await events.return?.();
+  });
+
+  it.each([
+    ['typing', typing],
+    ['presenceChanged', presenceChanged],
+    ['roomEvents', roomEvents],
+  ] as const)('%s: a ban whose event lands while the subscription is being checked still ends it', async (_name, subscribe) => {
+    // the lost-access event (a ban's, a removal's) arrives while the room's record is being read
+    const findRoom = services.store.findRoom.bind(services.store);
+    services.store.findRoom = async (name) => {
+      const room = await findRoom(name);
+      if (name === 'lounge') services.revocations.memberRemoved('lounge', bob.id);
+      return room;
+    };
+    const live = (await subscribe(bob.ctx, { room: 'lounge' })) as AsyncIterator<unknown>;
+    const outcome = await Promise.race([
+      live.next().then(
+        () => 'delivered',
+        (err: { extensions?: { code?: string } }) => err.extensions?.code,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still live'), 1000)),
+    ]);
+    expect(outcome).toBe('FORBIDDEN');
   });
 });
 

@@ -3,11 +3,9 @@ import { compareIdStrings } from '../pubsub/ids.js';
 import { catchUpReader, type CatchUpKind, type CatchUpPage } from './catch-up.js';
 import { createEventQueue, HAND_OFF, type End, type EventQueue, type HandOffStream } from './live-stream.js';
 import { editedMessage, isMessage, type LiveSubscription, type LogEntry, type ModerationEntry, type RoomSignal, type StoredMessage, type StoredRole, type UserRef } from '../pubsub/types.js';
-import type { Viewer } from '../auth/tokens.js';
 import { requireViewer } from './auth.js';
 import type { ChatContext } from './context.js';
 import { accessibleRoom } from './rooms.js';
-import type { RoomRecord } from '../store/types.js';
 import * as input from './validation.js';
 
 /** Typing signals held for a slow reader; older ones are dropped, not queued. */
@@ -303,48 +301,51 @@ async function userStream(ctx: ChatContext, accept: (m: StoredMessage) => boolea
 
 /** Typing signals of a room from others, dropped (not queued) for a reader that falls behind, and never stale. */
 export async function typing(ctx: ChatContext, args: { room: string }) {
-  const { viewer, room } = await signalAccess(ctx, args.room);
-  return signalStream(ctx, room, (s): s is Extract<RoomSignal, { type: 'typing' }> =>
+  const viewer = requireViewer(ctx);
+  return signalStream(ctx, args.room, (s): s is Extract<RoomSignal, { type: 'typing' }> =>
     s.type === 'typing' && s.userId !== viewer.id && Date.parse(s.expiresAt) > ctx.services.now(),
   );
 }
 
 /** Who comes and goes in a room (presence), from every instance. */
 export async function presenceChanged(ctx: ChatContext, args: { room: string }) {
-  const { room } = await signalAccess(ctx, args.room);
-  return signalStream(ctx, room, (s): s is Extract<RoomSignal, { type: 'presence' }> => s.type === 'presence');
+  return signalStream(ctx, args.room, (s): s is Extract<RoomSignal, { type: 'presence' }> => s.type === 'presence');
 }
 
-async function signalAccess(ctx: ChatContext, roomArg: string): Promise<{ viewer: Viewer; room: RoomRecord }> {
+/**
+ * A room's signals that `accept` takes. Access is checked after starting to watch for its loss, as
+ * for the room's log (roomSubscription): a removal or ban that lands in between still ends it.
+ */
+async function signalStream<S extends RoomSignal>(ctx: ChatContext, roomArg: string, accept: (s: RoomSignal) => s is S): Promise<AsyncIterableIterator<S>> {
   const viewer = requireViewer(ctx);
-  const room = await accessibleRoom(ctx, viewer, input.roomRef(roomArg));
-  return { viewer, room };
-}
-
-async function signalStream<S extends RoomSignal>(ctx: ChatContext, record: RoomRecord, accept: (s: RoomSignal) => s is S): Promise<AsyncIterableIterator<S>> {
+  const name = input.roomRef(roomArg);
   const { engine, hooks, revocations } = ctx.services;
-  const viewer = requireViewer(ctx);
-  const room = record.name;
   let subscription: { unsubscribe(): Promise<void> } | null = null;
+  let closed = false;
   // any room can be lost: a private one by removal, any one by a ban
-  const unwatch = revocations.watch(room, viewer.id, () => queue.fail(lostAccess(room)));
+  const unwatch = revocations.watch(name, viewer.id, () => queue.fail(lostAccess(name)));
   const queue = createEventQueue<S>({
     limit: TYPING_QUEUE,
     overflow: 'drop-oldest',
     onClose: () => {
+      closed = true;
       unwatch();
+      if (!subscription) return;
       hooks.subscriptionClosed();
-      void subscription?.unsubscribe().catch(() => {});
+      void subscription.unsubscribe().catch(() => {});
     },
   });
   try {
-    subscription = await engine.signals.subscribe(room, (s) => {
+    const room = await accessibleRoom(ctx, viewer, name);
+    subscription = await engine.signals.subscribe(room.name, (s) => {
       if (accept(s)) queue.push(s);
     });
   } catch (err) {
     unwatch();
     throw err;
   }
-  hooks.subscriptionOpened();
+  // lost while subscribing: the queue already holds the error its reader gets
+  if (closed) void subscription.unsubscribe().catch(() => {});
+  else hooks.subscriptionOpened();
   return queue;
 }
