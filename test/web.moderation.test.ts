@@ -1,27 +1,15 @@
 // The web page's moderation, reactions, replies and mentions in headless Chromium: a room's owner
 // removes a message (everyone's page shows it removed by a moderator) and bans a user, whose page
 // loses the room at once; reactions, a reply with its quote, a mention highlighted and counted.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { gql, signUp, type Session } from './support/client.js';
-import { ensureWebBuild, launchBrowser, messageIn, openPage, roomButton, screenshot, send, signInThroughForm } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { pageSuite, messageIn, openPage, roomButton, screenshot, send, signInThroughForm } from './support/browser.js';
 
-let server: RunningServer;
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  await ensureWebBuild();
-  server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = pageSuite();
 
 async function pageFor(user: Session): Promise<{ page: Page; problems: string[] }> {
-  const opened = await openPage(browser!, `${server.url}/`);
+  const opened = await openPage(suite.browser, `${suite.server.url}/`);
   await signInThroughForm(opened.page, user.username, user.password, 'login');
   return opened;
 }
@@ -34,7 +22,7 @@ async function openRoomByName(page: Page, room: string) {
 
 describe('moderation and interactions on the web page', () => {
   it('the owner removes a message and bans a user, whose page loses the room; reactions, replies and mentions show live', async () => {
-    const [owner, bob] = [await signUp(server.httpUrl, 'own'), await signUp(server.httpUrl, 'bob')];
+    const [owner, bob] = [await signUp(suite.server.httpUrl, 'own'), await signUp(suite.server.httpUrl, 'bob')];
     const { page: o, problems: ownerProblems } = await pageFor(owner);
     const { page: b, problems: bobProblems } = await pageFor(bob);
     const room = `town-${Date.now() % 1e6}`;
@@ -89,7 +77,7 @@ describe('moderation and interactions on the web page', () => {
       await page.locator('#messages li.message.removed', { hasText: 'Message removed by a moderator' }).waitFor();
       await messageIn(page, 'Buy cheap watches').waitFor({ state: 'detached' });
     }
-    const history = await gql(server.httpUrl, 'query($r:String!){ recentMessages(room:$r){ text } }', { r: room }, bob.accessToken);
+    const history = await gql(suite.server.httpUrl, 'query($r:String!){ recentMessages(room:$r){ text } }', { r: room }, bob.accessToken);
     expect(JSON.stringify(history.data)).not.toContain('watches');
 
     // the owner bans bob from the members panel: bob's page loses the room at once

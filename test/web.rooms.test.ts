@@ -4,29 +4,21 @@
 // `UPDATE_DOCS=1 npm test` copies it to docs/web-chat.png, the committed one).
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuild, launchBrowser, messageIn, openPage, ROOT, roomButton, screenshot, send, signInThroughForm, unreadBadge } from './support/browser.js';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pageSuite, messageIn, openPage, ROOT, roomButton, screenshot, send, signInThroughForm, unreadBadge } from './support/browser.js';
 import { gql, signUp, type Session } from './support/client.js';
 import { startServer, type RunningServer } from './support/server.js';
 
-let server: RunningServer;
-let browser: Browser | undefined;
+const suite = pageSuite();
 const problems: string[][] = [];
-
-beforeAll(async () => {
-  await ensureWebBuild();
-  server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
+// every page's problems, once the file's tests are done
+afterAll(() => {
   for (const p of problems) expect(p).toEqual([]);
-  await browser?.close();
-  await server?.stop();
 });
 
-async function pageFor(user: Session, viewport?: { width: number; height: number }, on = server): Promise<Page> {
-  const opened = await openPage(browser!, `${on.url}/`, viewport);
+async function pageFor(user: Session, viewport?: { width: number; height: number }, on = suite.server): Promise<Page> {
+  const opened = await openPage(suite.browser, `${on.url}/`, viewport);
   problems.push(opened.problems);
   await signInThroughForm(opened.page, user.username, user.password, 'login');
   return opened.page;
@@ -40,7 +32,7 @@ async function user(on: RunningServer, username: string): Promise<Session> {
   return { username, password, accessToken: r.data.register.accessToken, refreshToken: r.data.register.refreshToken, userId: r.data.register.user.id };
 }
 
-async function say(from: Session, room: string, text: string, on = server) {
+async function say(from: Session, room: string, text: string, on = suite.server) {
   const r = await gql(on.httpUrl, 'mutation($r:String!,$t:String!){ sendMessage(room:$r, text:$t){ id } }', { r: room, t: text }, from.accessToken);
   expect(r.errors).toBeUndefined();
 }
@@ -54,7 +46,7 @@ async function openRoomByName(page: Page, room: string, isPrivate = false) {
 
 describe('direct messages', () => {
   it('starts a conversation with a username; the other side gets it live in its list with an unread count, and both write', async () => {
-    const [ann, ben] = [await signUp(server.httpUrl, 'ann'), await signUp(server.httpUrl, 'ben')];
+    const [ann, ben] = [await signUp(suite.server.httpUrl, 'ann'), await signUp(suite.server.httpUrl, 'ben')];
     const a = await pageFor(ann);
     const b = await pageFor(ben);
     const dm = `dm:${[ann.username, ben.username].sort().join(':')}`;
@@ -85,7 +77,7 @@ describe('direct messages', () => {
   });
 
   it('says so when the username does not exist, and stays in the open conversation', async () => {
-    const page = await pageFor(await signUp(server.httpUrl, 'cal'));
+    const page = await pageFor(await signUp(suite.server.httpUrl, 'cal'));
     await page.fill('#dm-user', 'nobody_by_that_name');
     await page.click('#dm-form button');
     await page.locator('#chat-error', { hasText: 'There is no user named "nobody_by_that_name"' }).waitFor();
@@ -95,7 +87,7 @@ describe('direct messages', () => {
 
 describe('private rooms: invite, remove, leave', () => {
   it('the creator invites and removes a member, whose page loses the room at once; a member leaves', async () => {
-    const [owner, guest] = [await signUp(server.httpUrl, 'own'), await signUp(server.httpUrl, 'gst')];
+    const [owner, guest] = [await signUp(suite.server.httpUrl, 'own'), await signUp(suite.server.httpUrl, 'gst')];
     const o = await pageFor(owner);
     const g = await pageFor(guest);
     const room = `plans-${Date.now() % 1e6}`;
@@ -144,7 +136,7 @@ describe('private rooms: invite, remove, leave', () => {
     await g.locator('#chat-note', { hasText: `You left #${room}` }).waitFor();
     await g.locator('#room-title', { hasText: '# general' }).waitFor();
     await roomButton(g, room).waitFor({ state: 'detached' });
-    const rooms = await gql(server.httpUrl, '{ rooms { name } }', {}, guest.accessToken);
+    const rooms = await gql(suite.server.httpUrl, '{ rooms { name } }', {}, guest.accessToken);
     expect(rooms.data.rooms.map((r: { name: string }) => r.name)).not.toContain(room);
   });
 });

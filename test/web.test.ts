@@ -3,30 +3,18 @@
 // what the page shows beyond messages: typing, who is online, unread badges, edits and deletions.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { gql, signUp } from './support/client.js';
-import { ensureWebBuild, launchBrowser, messageIn, openPage, ROOT, screenshot, send, signInThroughForm, unreadBadge } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { pageSuite, messageIn, openPage, ROOT, screenshot, send, signInThroughForm, unreadBadge } from './support/browser.js';
 
 const run = promisify(execFile);
 
-let server: RunningServer;
-let browser: Browser | undefined;
+const suite = pageSuite();
 const problems: string[][] = [];
 
-beforeAll(async () => {
-  await ensureWebBuild();
-  server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 async function openAs(username: string, password: string, mode: 'signup' | 'login'): Promise<Page> {
-  const opened = await openPage(browser!, `${server.url}/`);
+  const opened = await openPage(suite.browser, `${suite.server.url}/`);
   problems.push(opened.problems);
   if (mode === 'signup') await screenshot(opened.page, 'web-sign-in.png');
   await signInThroughForm(opened.page, username, password, mode);
@@ -39,7 +27,7 @@ const typingLine = (page: Page, text: string) => page.locator('#typing', { hasTe
 const onlineLine = (page: Page, usernames: string[]) => usernames.reduce((line, name) => line.filter({ hasText: name }), page.locator('#online'));
 
 async function unreadOnServer(token: string, room: string): Promise<number | undefined> {
-  const r = await gql(server.httpUrl, '{ rooms { name unreadCount } }', {}, token);
+  const r = await gql(suite.server.httpUrl, '{ rooms { name unreadCount } }', {}, token);
   return (r.data?.rooms as { name: string; unreadCount: number }[] | undefined)?.find((x) => x.name === room)?.unreadCount;
 }
 
@@ -49,14 +37,14 @@ describe('the web chat page in headless Chromium', () => {
   }, 60_000);
 
   it('is served at / while GraphiQL stays at /graphql', async () => {
-    const page = await fetch(`${server.url}/`);
+    const page = await fetch(`${suite.server.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toContain('id="auth-form"');
-    const graphiql = await fetch(server.httpUrl, { headers: { accept: 'text/html' } });
+    const graphiql = await fetch(suite.server.httpUrl, { headers: { accept: 'text/html' } });
     expect(await graphiql.text()).toMatch(/graphiql/i);
-    expect((await fetch(`${server.url}/nothing-here`)).status).toBe(404);
-    expect((await fetch(`${server.url}/%2e%2e/package.json`)).status).toBe(404);
+    expect((await fetch(`${suite.server.url}/nothing-here`)).status).toBe(404);
+    expect((await fetch(`${suite.server.url}/%2e%2e/package.json`)).status).toBe(404);
   });
 
   it('two users in two browser contexts: messages, typing, presence, unread badges, edits and deletions', async () => {
@@ -64,7 +52,7 @@ describe('the web chat page in headless Chromium', () => {
     const aliceName = `alice_${suffix}`;
     const alice = await openAs(aliceName, 'alice password', 'signup');
     // bob exists already and logs in
-    const bobUser = await signUp(server.httpUrl, 'bob');
+    const bobUser = await signUp(suite.server.httpUrl, 'bob');
     const bob = await openAs(bobUser.username, bobUser.password, 'login');
     for (const page of [alice, bob]) await expect(page.evaluate(() => document.visibilityState)).resolves.toBe('visible');
 
@@ -166,8 +154,8 @@ describe('the web chat page in headless Chromium', () => {
 
     // for the screenshots: a message in #general from a third user while bob reads #design,
     // alice typing, and her own message hovered (edit and delete shown)
-    const carol = await signUp(server.httpUrl, 'carol');
-    const sent = await gql(server.httpUrl, 'mutation { sendMessage(room: "general", text: "Lunch anyone?") { id } }', {}, carol.accessToken);
+    const carol = await signUp(suite.server.httpUrl, 'carol');
+    const sent = await gql(suite.server.httpUrl, 'mutation { sendMessage(room: "general", text: "Lunch anyone?") { id } }', {}, carol.accessToken);
     expect(sent.errors).toBeUndefined();
     await unreadBadge(bob, 'general', '1').waitFor();
     await alice.locator('#message-input').pressSequentially('Sounds good');
@@ -181,8 +169,8 @@ describe('the web chat page in headless Chromium', () => {
   }, 60_000);
 
   it('loads without console errors or warnings, and its room-name field refuses what the server would', async () => {
-    const { page, problems: logged } = await openPage(browser!, `${server.url}/`);
-    const user = await signUp(server.httpUrl, 'valid');
+    const { page, problems: logged } = await openPage(suite.browser, `${suite.server.url}/`);
+    const user = await signUp(suite.server.httpUrl, 'valid');
     await signInThroughForm(page, user.username, user.password, 'login');
     // browsers compile `pattern` with the v flag: an invalid one is logged and checks nothing
     expect(logged).toEqual([]);
@@ -196,7 +184,7 @@ describe('the web chat page in headless Chromium', () => {
   });
 
   it('sends every message with its own clientId (the idempotency key retries reuse)', async () => {
-    const user = await signUp(server.httpUrl, 'keys');
+    const user = await signUp(suite.server.httpUrl, 'keys');
     const page = await openAs(user.username, user.password, 'login');
     const keys: unknown[] = [];
     page.on('request', (request) => {
@@ -212,7 +200,7 @@ describe('the web chat page in headless Chromium', () => {
   });
 
   it('works from the keyboard: Shift+Enter for a new line, Up edits the last own message, Escape leaves it, Alt+Up/Down switch conversations, and others\' messages are read out', async () => {
-    const [a, b] = [await signUp(server.httpUrl, 'keyb'), await signUp(server.httpUrl, 'keyb')];
+    const [a, b] = [await signUp(suite.server.httpUrl, 'keyb'), await signUp(suite.server.httpUrl, 'keyb')];
     const page = await openAs(a.username, a.password, 'login');
     await page.locator('#message-input').pressSequentially('two');
     await page.keyboard.press('Shift+Enter');
@@ -234,7 +222,7 @@ describe('the web chat page in headless Chromium', () => {
     await messageIn(page, 'one line now').locator('.edited').waitFor();
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
     // Alt+Down and Alt+Up move through the sidebar's conversations
-    await gql(server.httpUrl, 'mutation($n:String!){ createRoom(name:$n){ name } }', { n: `kbd-${Date.now() % 1e6}` }, b.accessToken);
+    await gql(suite.server.httpUrl, 'mutation($n:String!){ createRoom(name:$n){ name } }', { n: `kbd-${Date.now() % 1e6}` }, b.accessToken);
     await page.evaluate(() => window.dispatchEvent(new Event('focus'))); // the list is read again
     await page.locator('.sidebar button.room[data-room^="kbd-"]').waitFor();
     const order = await page.locator('.sidebar button.room').evaluateAll((buttons) => buttons.map((b) => (b as HTMLElement).dataset.room!));
@@ -244,7 +232,7 @@ describe('the web chat page in headless Chromium', () => {
     await page.keyboard.press('Alt+ArrowUp');
     await page.locator('#room-title', { hasText: '# general' }).waitFor();
     // a message from someone else is announced in the polite live region
-    await gql(server.httpUrl, 'mutation { sendMessage(room: "general", text: "read me out") { id } }', {}, b.accessToken);
+    await gql(suite.server.httpUrl, 'mutation { sendMessage(room: "general", text: "read me out") { id } }', {}, b.accessToken);
     await page.locator('#announcer', { hasText: `${b.username}: read me out` }).waitFor();
     await expect(page.locator('#announcer').getAttribute('aria-live')).resolves.toBe('polite');
   });

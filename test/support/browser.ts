@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { waitFor } from './net.js';
+import { startServer, type RunningServer } from './server.js';
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -116,4 +118,38 @@ export const unreadBadge = (page: Page, room: string, count: string) => roomButt
 export async function send(page: Page, text: string) {
   await page.fill('#message-input', text);
   await page.press('#message-input', 'Enter');
+}
+
+/** What a page suite shares for its whole file. */
+export interface PageSuite {
+  readonly server: RunningServer;
+  readonly browser: Browser;
+}
+
+/**
+ * The built page, one in-memory server (rate limits off) and Chromium, for every test of the file
+ * that calls it (at its top level); closed after the file's own afterAll hooks have run.
+ */
+export function pageSuite(): PageSuite {
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await ensureWebBuild();
+    server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('pageSuite: the server is not started yet (use it inside tests or hooks)');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('pageSuite: the browser is not started yet (use it inside tests or hooks)');
+      return browser;
+    },
+  };
 }
