@@ -1,24 +1,22 @@
 // The README's first steps in GraphiQL, in Debian's headless Chromium: a subscription to `general`
 // in one tab, signed in through GraphiQL's Headers, receives a message sent from another tab.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp } from './support/client.js';
 import { waitFor } from './support/net.js';
 import { startServer, type RunningServer } from './support/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts', import.meta.url));
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: RunningServer;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Debian's package; no browser download)`);
   server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  browser = await launchBrowser();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { chromiumPath } from '../../scripts/test-prereqs.js';
 import { waitFor } from './net.js';
 import { startServer, type RunningServer } from './server.js';
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = chromiumPath();
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 // as root, without the network: no sandbox, no GPU, and none of Chromium's background connections
 export const CHROMIUM_FLAGS = [
@@ -28,7 +29,7 @@ export const CHROMIUM_FLAGS = [
 
 /** Chromium, or a failure saying how to install it. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Debian's package; no browser download)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (Debian's package; no browser download), or set CHROMIUM_PATH; npm test installs it as root on Debian`);
   // playwright gives every launch a new, empty --user-data-dir
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
