@@ -138,8 +138,13 @@ function main(): number {
     const packages = missing.flatMap((m) => m.need.aptPackages);
     console.log(`npm test: installing what the suites need with apt-get (root on Debian): ${packages.join(' ')}`);
     for (const m of missing) console.log(describe(m));
-    const update = aptGet(['update', '-q']);
-    const install = update.ok ? aptGet(['install', '-y', '-q', '--no-install-recommends', ...packages]) : update;
+    const installArgs = ['install', '-y', '-q', '--no-install-recommends', ...packages];
+    // the package lists a machine came with, else fresh ones (a stale list names files the mirror dropped)
+    let install = aptGet(installArgs);
+    if (!install.ok) {
+      const update = aptGet(['update', '-q']);
+      install = update.ok ? aptGet(installArgs) : update;
+    }
     if (!install.ok) {
       console.error(`apt-get failed:\n${install.output.trim()}`);
       console.error(refusal(missing, 'apt-get failed'));
