@@ -81,7 +81,7 @@ export function prerequisites(env: NodeJS.ProcessEnv = process.env): Prerequisit
 /** Why this process may not install with apt-get, or undefined when it may. */
 export function whyNoInstall(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.TEST_PREREQS_INSTALL === 'no') return 'TEST_PREREQS_INSTALL=no';
-  if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) return 'no apt-get here (not Debian or Ubuntu)';
+  if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) return 'no apt-get here';
   if (process.getuid?.() !== 0) return 'not running as root';
   return undefined;
 }
@@ -99,7 +99,7 @@ export function refusal(missing: readonly Checked[], why: string): string {
     `npm test needs what this machine lacks (nothing was installed: ${why}):`,
     ...missing.map(describe),
   ];
-  if (packages.length) lines.push(`Install ${missing.length > 1 ? 'them' : 'it'} on Debian or Ubuntu, then run npm test again:`, `  sudo apt-get install -y --no-install-recommends ${packages.join(' ')}`);
+  if (packages.length) lines.push(`Install ${missing.length > 1 ? 'them' : 'it'} (Debian's packages), then run npm test again:`, `  sudo apt-get install -y --no-install-recommends ${packages.join(' ')}`);
   if (missing.some((m) => !m.need.aptPackages.length)) lines.push('Point CHROMIUM_PATH at a Chromium binary that exists, or unset it to use Debian\'s /usr/bin/chromium.');
   return lines.join('\n');
 }

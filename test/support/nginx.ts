@@ -7,7 +7,7 @@ import { freePort, waitFor } from './net.js';
 
 const HOW_TO_GET_NGINX =
   'nginx is not on PATH: the nginx end-to-end tests run the committed nginx.conf through a real nginx. ' +
-  'Install it (Debian/Ubuntu: apt-get install nginx; .ci/run does this when it is missing).';
+  'Install it (Debian: apt-get install nginx; npm test does this as root when it is missing).';
 
 /** The nginx binary, or throws saying how to install it. */
 export function nginxBinary(): string {
