@@ -281,6 +281,22 @@ describe('abuse limits', () => {
     // one user's limit is not another's
     await blockUser(y!.ctx, { username: 'xavier' });
   });
+
+  it('invitations and removals count against MODERATION_RATE_LIMIT too: no endless invite-and-remove cycle', async () => {
+    const limited = memoryServices({ moderationRateLimit: { count: 3, seconds: 60 } });
+    await ensureDefaultRooms(limited);
+    const [boss, x, y] = await Promise.all(['boss', 'xavier', 'yolanda'].map((n) => newUser(limited, n)));
+    await createRoom(boss!.ctx, { name: 'loop', private: true });
+    await inviteToRoom(boss!.ctx, { room: 'loop', username: 'xavier' });
+    await removeFromRoom(boss!.ctx, { room: 'loop', username: 'xavier' });
+    await inviteToRoom(boss!.ctx, { room: 'loop', username: 'xavier' });
+    const removal = await expectCode(removeFromRoom(boss!.ctx, { room: 'loop', username: 'xavier' }), 'RATE_LIMITED');
+    expect(removal.extensions.retryAfter).toBeGreaterThan(0);
+    await expectCode(inviteToRoom(boss!.ctx, { room: 'loop', username: 'yolanda' }), 'RATE_LIMITED');
+    // refused before anything changed: xavier is still in, yolanda never was
+    expect((await rooms(x!.ctx)).map((r) => r.name)).toContain('loop');
+    expect((await rooms(y!.ctx)).map((r) => r.name)).not.toContain('loop');
+  });
 });
 
 describe('replies', () => {

@@ -56,6 +56,9 @@ export async function removeFromRoom(ctx: ChatContext, args: { room: string; use
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
   if (!room.private) throw badInput('Public rooms are open to everyone: only private rooms have members to remove (ban a user instead).', 'room');
   const role = await requireRole(ctx, room, viewer, 'MODERATOR', 'remove members');
+  // each removal is a log event for the room and a control event for every instance
+  const wait = await ctx.services.limits.consumeModeration(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
   const user = await existingUser(ctx, viewer, username);
   if (user.id === viewer.id) throw badInput('To leave a room, use leaveRoom.', 'username');
   if (rank(await roleOf(ctx, room, user)) >= rank(role)) {

@@ -166,6 +166,9 @@ export async function inviteToRoom(ctx: ChatContext, args: { room: string; usern
   const username = input.username(args.username);
   const room = await accessibleRoom(ctx, viewer, name);
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
+  // an action on another user, throttled like moderators' (with removals, invitations could cycle without end)
+  const wait = await ctx.services.limits.consumeModeration(viewer.id);
+  if (wait > 0) throw rateLimited(wait);
   const invitee = await existingUser(ctx, viewer, username);
   if ((await ctx.services.engine.moderation.bannedFrom(invitee.id, [room.name])).size > 0) {
     throw forbidden(`${invitee.username} is banned from "${room.name}": a moderator can lift the ban first.`);

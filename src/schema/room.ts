@@ -49,7 +49,7 @@ builder.mutationFields((t) => ({
   }),
   inviteToRoom: t.field({
     type: RoomRef,
-    description: 'A member of a private room adds another user to it.',
+    description: 'A member of a private room adds another user to it. Counts against MODERATION_RATE_LIMIT.',
     args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => rooms.inviteToRoom(ctx, args),
   }),
@@ -61,7 +61,8 @@ builder.mutationFields((t) => ({
   }),
   removeFromRoom: t.field({
     type: RoomRef,
-    description: "The creator of a private room removes a member, whose live subscriptions to it end at once.",
+    description:
+      'The owner or a moderator of a private room removes a member of a lower role, whose live subscriptions to it end at once. Counts against MODERATION_RATE_LIMIT.',
     args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => moderation.removeFromRoom(ctx, args),
   }),
