@@ -84,7 +84,7 @@ describe('presence, typing, read state, edits and deletions across three instanc
 
   it('counts unread messages per room in one rooms query, across reads on another instance and a reconnect', async () => {
     const first = await send(A(), ann, 'u1');
-    await send(B(), ann, 'u2');
+    const second = await send(B(), ann, 'u2');
     const third = await send(C(), ann, 'u3');
     const unread = async (s: ServerProcess) =>
       ((await gql(s.httpUrl, '{ rooms { name unreadCount lastReadId } }', {}, bob.accessToken)).data.rooms as { name: string; unreadCount: number; lastReadId: string | null }[]).find((r) => r.name === room)!;
@@ -96,6 +96,10 @@ describe('presence, typing, read state, edits and deletions across three instanc
     // backwards does nothing; a reconnecting client reads the same state
     await gql(C().httpUrl, 'mutation($r:String!,$id:ID!){ markRead(room:$r, id:$id){ name } }', { r: room, id: '1-0' }, bob.accessToken);
     expect(await unread(A())).toMatchObject({ unreadCount: 2, lastReadId: first });
+    // a message deleted on another instance no longer counts
+    const deleted = await gql(B().httpUrl, 'mutation($r:String!,$id:ID!){ deleteMessage(room:$r, id:$id) }', { r: room, id: second }, ann.accessToken);
+    expect(deleted.errors).toBeUndefined();
+    expect(await unread(C())).toMatchObject({ unreadCount: 1, lastReadId: first });
     await gql(A().httpUrl, 'mutation($r:String!,$id:ID!){ markRead(room:$r, id:$id){ name } }', { r: room, id: third }, bob.accessToken);
     expect(await unread(B())).toMatchObject({ unreadCount: 0, lastReadId: third });
     // ann wrote them: nothing unread for her

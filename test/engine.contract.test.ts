@@ -606,6 +606,37 @@ function engineContract(factory: EngineFactory) {
       expect((await engine.reads.readMarks('reader', [room])).get(room)!.unread).toBe(2);
       expect((await engine.reads.markRead(room, 'reader', '99999999999999-0')).unread).toBe(0);
     });
+
+    it('leave deleted messages out, on every instance; an edit changes nothing', async () => {
+      const other = await factory.peer(engine);
+      const room = roomName();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await engine.log.append(room, draft(`m${i}`, 'writer'))).id);
+      const remove = (id: string) => engine.log.change(room, { kind: 'deleted', target: id, text: '', authorId: 'writer', authorName: 'writer' });
+      await remove(ids[3]!);
+      expect((await other.reads.readMarks('reader', [room])).get(room)!.unread).toBe(4);
+      expect((await engine.reads.markRead(room, 'reader', ids[1]!)).unread).toBe(2);
+      // one before the mark: nothing changes; an edit: nothing changes
+      await remove(ids[0]!);
+      await engine.log.change(room, { kind: 'edited', target: ids[4]!, text: 'm4!', authorId: 'writer', authorName: 'writer' });
+      expect((await other.reads.readMarks('reader', [room])).get(room)!.unread).toBe(2);
+      await remove(ids[4]!);
+      expect((await other.reads.markRead(room, 'reader', ids[1]!)).unread).toBe(1);
+      expect((await engine.reads.readMarks('someone', [room])).get(room)!.unread).toBe(2);
+    });
+
+    it('count only what history keeps: the newest historyLimit, less the deleted among them', async () => {
+      const capped = await factory.make({ historyLimit: 5 });
+      const room = roomName();
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) ids.push((await capped.log.append(room, draft(`m${i}`, 'writer'))).id);
+      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(5);
+      for (const i of [5, 6]) await capped.log.change(room, { kind: 'deleted', target: ids[i]!, text: '', authorId: 'writer', authorName: 'writer' });
+      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(3);
+      // deletions that fall out of the newest five stop counting as later messages come
+      for (let i = 8; i < 12; i++) await capped.log.append(room, draft(`m${i}`, 'writer'));
+      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(5);
+    });
   });
 
   describe('signals and presence', () => {

@@ -196,7 +196,7 @@ export class WriteRefused extends Error {
 export interface ReadMark {
   /** The newest message read (never moves backwards); null before the first read. */
   readonly lastReadId: string | null;
-  /** Messages appended after it (deleted ones included), at most the room's history limit. */
+  /** Messages after it among the newest historyLimit, less those deleted (unread.ts). */
   readonly unread: number;
   /** Messages after it that mention the user (deleted ones not), at most MENTION_COUNT_LIMIT. */
   readonly mentions: number;

@@ -1,5 +1,6 @@
 import { parseId } from '../ids.js';
 import type { ReadMark, ReadMarks } from '../types.js';
+import { unreadCount } from '../unread.js';
 import type { MemoryRooms, RoomState } from './rooms.js';
 
 /** Read marks in memory, beside the rooms' logs (as the Redis reads hash sits beside the stream). */
@@ -9,7 +10,7 @@ export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
     const markN = mark?.n ?? 0;
     return {
       lastReadId: mark?.id ?? null,
-      unread: Math.min(rooms.historyLimit, Math.max(0, (log?.total ?? 0) - markN)),
+      unread: unreadCount(log?.total ?? 0, markN, log?.gone ?? [], rooms.historyLimit),
       mentions: (log?.mentions.get(userId) ?? []).filter((n) => n > markN).length,
     };
   };

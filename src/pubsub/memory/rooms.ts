@@ -20,6 +20,8 @@ export interface RoomState {
   reactions: Map<string, { r: { emoji: string; userIds: string[] }[]; x?: string }>;
   /** Per user id, the numbers of the messages that mention them, oldest first. */
   mentions: Map<string, number[]>;
+  /** The numbers of deleted messages among the newest historyLimit (unread counts leave them out), oldest first. */
+  gone: number[];
   /** Set when ownership was handed over. */
   owner: UserRef | null;
   /** Moderators: user id -> username. */
@@ -112,7 +114,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     ensure(room: string): RoomState {
       let log = rooms.get(room);
       if (!log) {
-        log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
+        log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), gone: [], owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
         rooms.set(room, log);
       }
       trim(log);

@@ -9,6 +9,7 @@ export function roomKeys(prefix: string, room: string) {
   return {
     log: `${base}:log`,
     n: `${base}:n`,
+    /** Edited messages' state by message id, and `gone`: the numbers of recently deleted messages (reads.ts). */
     changes: `${base}:changes`,
     reads: `${base}:reads`,
     /** Reactions per message (log-lua.ts). */

@@ -201,6 +201,14 @@ if kind == 'deleted' then
   local st = reactions_of(target)
   if st.x then redis.call('XDEL', K.log, st.x) end
   redis.call('HDEL', K.reactions, target)
+  if f.n then
+    -- its number, for unread counts (reads.ts): those within the newest historyLimit are enough
+    local floor = tonumber(redis.call('GET', K.n) or '0') - tonumber(ARGV[3])
+    local kept = {}
+    for v in string.gmatch(redis.call('HGET', K.changes, 'gone') or '', '%d+') do if tonumber(v) > floor then kept[#kept + 1] = v end end
+    kept[#kept + 1] = f.n
+    redis.call('HSET', K.changes, 'gone', table.concat(kept, ' '))
+  end
   if f.mentions and f.n then
     for _, user in ipairs(cjson.decode(f.mentions)) do
       local list = redis.call('HGET', K.mentions, user.id)

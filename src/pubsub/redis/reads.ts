@@ -3,18 +3,22 @@ import { defineScript, guarded } from '../../store/redis-client.js';
 import type { ReadMark, ReadMarks } from '../types.js';
 import { roomKeys } from './keys.js';
 import { FIELDS_OF_LUA } from './lua.js';
+import { numbersOf, unreadCount } from '../unread.js';
 
 /*
  * Read marks beside each room's log (same hash tag): `room:{name}:reads` maps a user id to
  * `<message id> <n>`, n being the message's number in the room; unread = messages ever appended
- * (`room:{name}:n`) - n. The append script moves the author's mark (log.ts).
+ * (`room:{name}:n`) - n, within the newest historyLimit, less the deleted ones after the mark (the
+ * `gone` field of `room:{name}:changes`, which the deletion script keeps: unread.ts). The append
+ * script moves the author's mark (log.ts).
  */
 
 /*
  * Moves a read mark forward to the newest message at or before an id, and forgets the user's
  * mentions at or before it.
- * KEYS: log, n, reads, mentions. ARGV: user id, id. Answers: mark id, mark n, messages ever
- * appended, the numbers of the messages mentioning the user ('' for none).
+ * KEYS: log, n, reads, mentions, changes. ARGV: user id, id. Answers: mark id, mark n, messages
+ * ever appended, the numbers of the messages mentioning the user ('' for none), the numbers of the
+ * deleted messages ('' for none).
  */
 const MARK_READ = `${FIELDS_OF_LUA}
 local high = ARGV[2]
@@ -54,7 +58,7 @@ if mentions then
   mentions = table.concat(kept, ' ')
   if #kept == 0 then redis.call('HDEL', KEYS[4], ARGV[1]) else redis.call('HSET', KEYS[4], ARGV[1], mentions) end
 end
-return { mark_id, mark_n, total, mentions or '' }
+return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'gone') or '' }
 `;
 
 /** How many of the numbers in `list` (space-separated) are above `markN`. */
@@ -74,17 +78,17 @@ export interface RedisReadsOptions {
 
 export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisReadsOptions): ReadMarks {
   const markReadScript = defineScript(client, 'chatLogMarkRead', MARK_READ);
-  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string | null | undefined): ReadMark => ({
+  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string | null | undefined, gone: string | null | undefined): ReadMark => ({
     lastReadId: markId,
-    unread: Math.min(historyLimit, Math.max(0, total - markN)),
+    unread: unreadCount(total, markN, numbersOf(gone), historyLimit),
     mentions: mentionsAfter(mentions, markN),
   });
   return {
     markRead: (room, userId, id) =>
       guarded('markRead', async () => {
         const k = roomKeys(p, room);
-        const [markId, markN, total, mentions] = (await markReadScript(4, k.log, k.n, k.reads, k.mentions, userId, id)) as [string, number, number, string];
-        return toReadMark(markId, Number(markN), Number(total), mentions);
+        const [markId, markN, total, mentions, gone] = (await markReadScript(5, k.log, k.n, k.reads, k.mentions, k.changes, userId, id)) as [string, number, number, string, string];
+        return toReadMark(markId, Number(markN), Number(total), mentions, gone);
       }),
 
     readMarks: (userId, rooms) =>
@@ -94,9 +98,9 @@ export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisRe
         const marks = await Promise.all(
           rooms.map(async (room) => {
             const k = roomKeys(p, room);
-            const [mark, total, mentions] = await Promise.all([client.hget(k.reads, userId), client.get(k.n), client.hget(k.mentions, userId)]);
+            const [mark, total, mentions, gone] = await Promise.all([client.hget(k.reads, userId), client.get(k.n), client.hget(k.mentions, userId), client.hget(k.changes, 'gone')]);
             const [markId, markN] = typeof mark === 'string' ? (mark.split(' ') as [string, string]) : [null, '0'];
-            return [room, toReadMark(markId, Number(markN), Number(total ?? 0), mentions)] as const;
+            return [room, toReadMark(markId, Number(markN), Number(total ?? 0), mentions, gone)] as const;
           }),
         );
         return new Map(marks);
