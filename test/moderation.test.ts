@@ -8,7 +8,7 @@ import { bans, members, moderators, mutes, myRole } from '../src/resolvers/membe
 import { deleteMessage, editMessage, recentMessages, sendDirectMessage, sendMessage } from '../src/resolvers/messages.js';
 import { banUser, muteUser, removeFromRoom, setModerator, transferOwnership, unbanUser, unmuteUser } from '../src/resolvers/moderation.js';
 import { addReaction, removeReaction } from '../src/resolvers/reactions.js';
-import { createRoom, ensureDefaultRooms, inviteToRoom, joinRoom, rooms } from '../src/resolvers/rooms.js';
+import { createRoom, ensureDefaultRooms, inviteToRoom, joinRoom, leaveRoom, rooms } from '../src/resolvers/rooms.js';
 import { directMessageAdded, mentioned, messageAdded, presenceChanged, roomEvents, typing } from '../src/resolvers/subscriptions.js';
 import { readMark } from '../src/resolvers/activity.js';
 import type { RoomRecord } from '../src/store/types.js';
@@ -296,6 +296,40 @@ describe('abuse limits', () => {
     // refused before anything changed: xavier is still in, yolanda never was
     expect((await rooms(x!.ctx)).map((r) => r.name)).toContain('loop');
     expect((await rooms(y!.ctx)).map((r) => r.name)).not.toContain('loop');
+  });
+
+  it('an outsider leaving a private room again and again counts against MODERATION_RATE_LIMIT (each leave tells every instance); a member leaving does not', async () => {
+    const limited = memoryServices({ moderationRateLimit: { count: 2, seconds: 60 } });
+    await ensureDefaultRooms(limited);
+    const [boss, x, out] = await Promise.all(['boss', 'xavier', 'outsider'].map((n) => newUser(limited, n)));
+    await createRoom(boss!.ctx, { name: 'den', private: true });
+    await createRoom(boss!.ctx, { name: 'den2', private: true });
+    const announced: string[] = [];
+    await limited.engine.control.subscribe((e) => {
+      if (e.type === 'member-removed') announced.push(e.userId);
+    });
+    expect(await leaveRoom(out!.ctx, { name: 'den' })).toBe(false);
+    expect(await leaveRoom(out!.ctx, { name: 'den' })).toBe(false);
+    await expectCode(leaveRoom(out!.ctx, { name: 'den' }), 'RATE_LIMITED');
+    expect(announced.filter((id) => id === out!.id)).toHaveLength(2);
+    // boss's two invitations use up boss's points, not xavier's: xavier leaves twice as a member, unthrottled
+    await inviteToRoom(boss!.ctx, { room: 'den', username: 'xavier' });
+    await inviteToRoom(boss!.ctx, { room: 'den2', username: 'xavier' });
+    expect(await leaveRoom(x!.ctx, { name: 'den' })).toBe(true);
+    expect(await leaveRoom(x!.ctx, { name: 'den2' })).toBe(true);
+    expect(await leaveRoom(x!.ctx, { name: 'den' })).toBe(false);
+  });
+
+  it('only a member of a public room invites others to it', async () => {
+    const services = memoryServices();
+    await ensureDefaultRooms(services);
+    const [host, guest, passer] = await Promise.all(['host', 'guest', 'passer'].map((n) => newUser(services, n)));
+    await createRoom(host!.ctx, { name: 'plaza' });
+    const err = await expectCode(inviteToRoom(passer!.ctx, { room: 'plaza', username: 'guest' }), 'FORBIDDEN');
+    expect(err.message).toContain('Join "plaza" first');
+    expect(await services.store.isMember('plaza', guest!.id)).toBe(false);
+    await inviteToRoom(host!.ctx, { room: 'plaza', username: 'guest' });
+    expect(await services.store.isMember('plaza', guest!.id)).toBe(true);
   });
 });
 

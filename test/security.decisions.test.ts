@@ -88,3 +88,45 @@ describe.each(ENGINE_NAMES)('a message of invisible characters only (%s engine)'
     }
   });
 });
+
+describe.each(ENGINE_NAMES)('control characters and lone surrogates in a message (%s engine)', (engine) => {
+  let srv: RunningServer;
+  let alice: Session;
+  beforeAll(async () => {
+    srv = await startServerOn(engine, { MESSAGE_RATE_LIMIT: '0' });
+    alice = await signUp(srv.httpUrl, 'unstorable');
+  });
+  afterAll(() => srv.stop());
+
+  // Redis answered U+FFFD for a lone surrogate where the memory engine kept it; NUL was stored on both
+  const unstorable = ['a\u0000b', '\ud800', 'x\ud83dy', '\udc00 trailing', '\u001b[31mred', 'bell\u0007', 'del\u007f'];
+  const kept = ['tab\tand\r\nlines', '😀 pair intact', 'é\u0301'];
+
+  it('is refused with BAD_USER_INPUT on text over HTTP, for sendMessage, sendDirectMessage and editMessage; tabs, line breaks and whole pairs are kept as sent', async () => {
+    const bob = await signUp(srv.httpUrl, 'unstorable_peer');
+    for (const text of unstorable) {
+      const r = await gql(srv.httpUrl, SEND, { r: 'general', t: text }, alice.accessToken);
+      expect(codeOf(r), JSON.stringify(text)).toBe('BAD_USER_INPUT');
+      expect(r.errors?.[0]?.extensions?.field).toBe('text');
+      const dm = await gql(srv.httpUrl, 'mutation($to: String!, $t: String!) { sendDirectMessage(to: $to, text: $t) { id } }', { to: bob.username, t: text }, alice.accessToken);
+      expect(codeOf(dm), JSON.stringify(text)).toBe('BAD_USER_INPUT');
+    }
+    for (const text of kept) expect((await gql(srv.httpUrl, SEND, { r: 'general', t: text }, alice.accessToken)).data.sendMessage.text).toBe(text);
+    const id = (await gql(srv.httpUrl, SEND, { r: 'general', t: 'to be edited' }, alice.accessToken)).data.sendMessage.id;
+    const edit = await gql(srv.httpUrl, 'mutation($id: ID!, $t: String!) { editMessage(room: "general", id: $id, text: $t) { id } }', { id, t: 'a\u0000b' }, alice.accessToken);
+    expect(codeOf(edit)).toBe('BAD_USER_INPUT');
+    const history = (await gql(srv.httpUrl, '{ recentMessages(room: "general", limit: 50) { text } }', {}, alice.accessToken)).data.recentMessages as { text: string }[];
+    expect(history.map((m) => m.text)).toEqual([...kept, 'to be edited']);
+  });
+
+  it('is refused over WebSocket too', async () => {
+    const client = wsClient(srv.wsUrl, alice.accessToken);
+    try {
+      const sent = collect(client, SEND, { r: 'general', t: 'x\ud83dy' });
+      await sent.next(1);
+      expect(sent.results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    } finally {
+      await client.dispose();
+    }
+  });
+});

@@ -166,6 +166,10 @@ export async function inviteToRoom(ctx: ChatContext, args: { room: string; usern
   const username = input.username(args.username);
   const room = await accessibleRoom(ctx, viewer, name);
   if (input.dmMembers(room.name)) throw badInput('A direct conversation has exactly two members.', 'room');
+  // a private room's access check made the viewer a member; a public room's did not
+  if (!room.private && !(await ctx.services.store.isMember(room.name, viewer.id))) {
+    throw forbidden(`Join "${room.name}" first: only its members invite others.`);
+  }
   // an action on another user, throttled like moderators' (with removals, invitations could cycle without end)
   const wait = await ctx.services.limits.consumeModeration(viewer.id);
   if (wait > 0) throw rateLimited(wait);
@@ -188,6 +192,12 @@ export async function leaveRoom(ctx: ChatContext, args: { name: string }): Promi
   const room = await findRoom(ctx.services, name);
   if (!room) throw notFound(`No room named "${name}".`);
   const wasMember = await ctx.services.store.isMember(name, viewer.id);
+  // a non-member's leave only repeats the control event of an earlier one (a retry after it failed):
+  // throttled, or anyone could flood every instance and the control log with them
+  if (!wasMember && room.private) {
+    const wait = await ctx.services.limits.consumeModeration(viewer.id);
+    if (wait > 0) throw rateLimited(wait);
+  }
   await removeMembership(ctx, room, viewer);
   return wasMember;
 }

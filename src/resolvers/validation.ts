@@ -55,10 +55,19 @@ export function dmRoomName(a: string, b: string): string {
  */
 const INVISIBLE = /^[\s\p{Default_Ignorable_Code_Point}\u2800]*$/u;
 
+/**
+ * What no engine can store as sent: lone surrogates (Redis answers U+FFFD for them, memory the
+ * half character) and control characters other than tab and line breaks (NUL among them).
+ */
+const UNSTORABLE = /[\p{Cs}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u;
+
 export function text(input: string): string {
   const length = [...input].length;
   if (length < 1 || length > 4000 || INVISIBLE.test(input)) {
     throw badInput('A message is 1-4000 characters and not only white space (invisible characters count as white space).', 'text');
+  }
+  if (UNSTORABLE.test(input)) {
+    throw badInput('A message holds no control characters other than tab and line breaks, and no half of a surrogate pair.', 'text');
   }
   return input;
 }

@@ -49,13 +49,14 @@ builder.mutationFields((t) => ({
   }),
   inviteToRoom: t.field({
     type: RoomRef,
-    description: 'A member of a private room adds another user to it. Counts against MODERATION_RATE_LIMIT.',
+    description:
+      'A member of a room adds another user to it (a private room: they may read and write there; a public one: it joins their rooms). FORBIDDEN to anyone else. Counts against MODERATION_RATE_LIMIT.',
     args: { room: t.arg.string({ required: true }), username: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => rooms.inviteToRoom(ctx, args),
   }),
   leaveRoom: t.boolean({
     description:
-      'Leave a room: it drops from rooms, and for a private room access ends, live subscriptions included. True when the viewer was a member. Direct conversations cannot be left.',
+      'Leave a room: it drops from rooms, and for a private room access ends, live subscriptions included. True when the viewer was a member. Direct conversations cannot be left. Leaving a private room one is not a member of counts against MODERATION_RATE_LIMIT.',
     args: { name: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => rooms.leaveRoom(ctx, args),
   }),
