@@ -5,7 +5,7 @@ import { slowSubscriber } from '../resolvers/subscriptions.js';
 import { createLiveResults, flat, type LivePlan } from './live-results.js';
 import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
-import { maskError, reportErrors } from './yoga.js';
+import { maskError, reportErrors, withoutHttp } from './yoga.js';
 
 /**
  * The live path: how the results of a WebSocket subscription reach its socket, from the engine's
@@ -118,7 +118,7 @@ export function createLivePath(options: LivePathOptions): LivePath {
     },
     errors(errors) {
       // logged where they were thrown (`follow`), with the original error
-      return errors.map((e) => maskError(e).toJSON());
+      return errors.map((e) => withoutHttp(maskError(e).toJSON()));
     },
   };
 }

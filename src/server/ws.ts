@@ -10,7 +10,7 @@ import type { Logger } from './logger.js';
 import type { ChatMetrics } from './metrics.js';
 import { createOriginPolicy, type OriginPolicy } from './origins.js';
 import { createStreamLimits, type StreamLimits } from './stream-limits.js';
-import type { ChatYoga } from './yoga.js';
+import { withoutHttp, type ChatYoga } from './yoga.js';
 
 /** Close codes this server uses beyond graphql-ws's own (CloseCode.*). */
 export const WsCloseCode = {
@@ -148,6 +148,9 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args) as ExecutionResult,
     subscribe: async (args) => options.live.operation(args, await (args.rootValue as Enveloped).subscribe(args)) as ExecutionResult,
+    // a query's or mutation's result (a subscription's events go out through the live path)
+    onNext: (_ctx, _id, _payload, _args, result) =>
+      result.errors?.some((e) => e.extensions && 'http' in e.extensions) ? { ...result, errors: result.errors.map((e) => withoutHttp('toJSON' in e ? e.toJSON() : e)) } : undefined,
     // errors that end an operation (its source failed, access lost), masked as over HTTP
     onError: (_ctx, _id, _payload, errors) => options.live.errors(errors),
   });

@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, Kind, type ASTVisitor, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type GraphQLFormattedError, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -162,7 +162,7 @@ mutation SendHello {
 export function maskError(error: unknown): GraphQLError {
   if (error instanceof GraphQLError) {
     const original = error.originalError;
-    if (!original || original instanceof GraphQLError) return error;
+    if (!original || original instanceof GraphQLError) return coded(error);
     if (original instanceof BackendUnavailableError) return located(serviceUnavailable(), error);
   }
   // thrown by a subscription's source (a stream, not a resolver): not wrapped in a GraphQLError
@@ -252,6 +252,34 @@ function directivesThroughSpreadsRule(context: ValidationContext): ASTVisitor {
       if (n > MAX_DIRECTIVES) context.reportError(new GraphQLError(`Directives limit of ${MAX_DIRECTIVES} exceeded, found ${n}.`, { nodes: op }));
     },
   };
+}
+
+/**
+ * graphql-js reports a variable of the wrong type, or a required one missing, with no code: the
+ * caller's input, so BAD_USER_INPUT, naming the variable, as Apollo Server does.
+ */
+function coded(error: GraphQLError): GraphQLError {
+  const variable = /^Variable "\$(\w+)"/.exec(error.message)?.[1];
+  // yoga codes some itself (over SSE), without the variable's name
+  const code = error.extensions.code;
+  if (!variable || (code !== undefined && code !== 'BAD_USER_INPUT') || error.extensions.variable !== undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', variable },
+  });
+}
+
+/**
+ * An error as a client outside HTTP sees it: yoga's `http` extension sets the HTTP answer's status
+ * and is dropped from HTTP answers; over WebSocket it would go out as is.
+ */
+export function withoutHttp(error: GraphQLFormattedError): GraphQLFormattedError {
+  if (!error.extensions || !('http' in error.extensions)) return error;
+  const { http: _, ...extensions } = error.extensions;
+  return { ...error, extensions };
 }
 
 function located(error: GraphQLError, at: GraphQLError): GraphQLError {
