@@ -57,9 +57,9 @@ const INVISIBLE = /^[\s\p{Default_Ignorable_Code_Point}\u2800]*$/u;
 
 /**
  * What no engine can store as sent: lone surrogates (Redis answers U+FFFD for them, memory the
- * half character) and control characters other than tab and line breaks (NUL among them).
+ * half character) and control characters (C0, DEL, C1) other than tab and line breaks (NUL among them).
  */
-const UNSTORABLE = /[\p{Cs}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u;
+const UNSTORABLE = /\p{Cs}|(?![\t\n\r])\p{Cc}/u;
 
 export function text(input: string): string {
   const length = [...input].length;
