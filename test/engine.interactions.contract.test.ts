@@ -11,7 +11,7 @@ import { createRedisEngine } from '../src/pubsub/redis/index.js';
 import { WriteRefused, type Engine, type LogEntry, type Topic } from '../src/pubsub/types.js';
 import { createRedisClient, createRedisCluster, type RedisClient, waitUntilReady } from '../src/store/redis-client.js';
 import { waitFor } from './support/net.js';
-import { testPrefix } from './support/redis.js';
+import { keyValue, testPrefix } from './support/redis.js';
 import { sharedCluster } from './support/redis-cluster.js';
 
 // one real cluster (three masters) for the file's cluster suite
@@ -34,8 +34,7 @@ async function roomDump(nodes: Redis[], pattern: string) {
   const ttls: Record<string, number> = {};
   for (const node of nodes) {
     for (const key of await node.keys(pattern)) {
-      const type = await node.type(key);
-      text.push(type === 'stream' ? await node.xrange(key, '-', '+') : type === 'hash' ? await node.hgetall(key) : await node.get(key));
+      text.push(await keyValue(node, key));
       ttls[key.slice(key.lastIndexOf(':') + 1)] = await node.pttl(key);
     }
   }

@@ -205,6 +205,13 @@ export interface ReadMark {
 /** Mentions counted per user and room at most (the newest ones). */
 export const MENTION_COUNT_LIMIT = 100;
 
+/**
+ * A log keeps its newest historyLimit messages; its entries are capped at this many times that.
+ * A message has at most three (itself, its latest edit, its latest reaction change) and a deletion
+ * one: the cap binds only when moderators' actions crowd the log.
+ */
+export const ENTRIES_PER_MESSAGE = 4;
+
 /** Room signals: ephemeral, never stored, at-most-once. */
 export type RoomSignal =
   | { readonly type: 'typing'; readonly room: string; readonly userId: string; readonly username: string; readonly expiresAt: string }

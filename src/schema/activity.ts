@@ -29,7 +29,7 @@ const PresenceEventRef = builder.objectRef<Presence>('PresenceEvent').implement(
 builder.objectField(RoomRef, 'unreadCount', (t) =>
   t.int({
     description:
-      "Messages in the room after the viewer's read mark (markRead; sending moves it too), among the newest HISTORY_LIMIT, less those deleted since. Batched: a rooms list costs one round trip.",
+      "Messages in the room after the viewer's read mark (markRead; sending moves it too) that history still holds, less those deleted since, at most HISTORY_LIMIT. Batched: a rooms list costs one round trip.",
     resolve: async (room, _args, ctx) => (await activity.readMark(ctx, room)).unread,
   }),
 );

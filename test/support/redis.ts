@@ -111,3 +111,14 @@ export function testPrefix(): { prefix: string; cleanup: (url: string) => Promis
     },
   };
 }
+
+/** What a key holds, whatever its type (for tests that compare or search storage). */
+export async function keyValue(node: Pick<Redis, 'type' | 'xrange' | 'hgetall' | 'zrange' | 'lrange' | 'smembers' | 'get'>, key: string): Promise<unknown> {
+  const type = await node.type(key);
+  if (type === 'stream') return node.xrange(key, '-', '+');
+  if (type === 'hash') return node.hgetall(key);
+  if (type === 'zset') return node.zrange(key, 0, -1);
+  if (type === 'list') return node.lrange(key, 0, -1);
+  if (type === 'set') return node.smembers(key);
+  return node.get(key);
+}

@@ -10,7 +10,7 @@ export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
     const markN = mark?.n ?? 0;
     return {
       lastReadId: mark?.id ?? null,
-      unread: unreadCount(log?.total ?? 0, markN, log?.gone ?? [], rooms.historyLimit),
+      unread: unreadCount(log?.total ?? 0, markN, log?.gone ?? [], rooms.historyLimit, log ? rooms.oldestNumber(log) : null),
       mentions: (log?.mentions.get(userId) ?? []).filter((n) => n > markN).length,
     };
   };

@@ -1,5 +1,5 @@
 import { compareIds, formatId, nextId, parseId, type StreamId } from '../ids.js';
-import { isMessage, type LogEntry, type Quote, type StoredMessage, type UserRef } from '../types.js';
+import { ENTRIES_PER_MESSAGE, isMessage, type LogEntry, type Quote, type StoredMessage, type UserRef } from '../types.js';
 
 /** One room's log in memory, as the Redis stream and its side keys hold it. */
 export interface RoomState {
@@ -10,6 +10,8 @@ export interface RoomState {
   numbers: number[];
   /** Messages ever appended: the number of the newest. */
   total: number;
+  /** Message entries retained (deleted ones are no longer entries). */
+  messages: number;
   /** Current state of edited messages, by message id, with the id of the edit's entry (as the Redis changes hash). */
   changes: Map<string, { text: string; editedAt: string; editId: string }>;
   /** Read marks by user id. */
@@ -44,10 +46,21 @@ export type MemoryRooms = ReturnType<typeof createMemoryRooms>;
 export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoomsOptions) {
   const rooms = new Map<string, RoomState>();
 
-  /** Drops what is past the history limit or older than the history TTL, as the append script trims. */
+  /**
+   * Drops, as the append script trims: what is older than the newest historyLimit messages (edits,
+   * reactions and moderators' actions are entries too), past the entry cap, or older than the TTL.
+   */
   const trim = (log: RoomState) => {
     const oldest = BigInt(now() - historyTtlMs);
-    let drop = Math.max(0, log.entries.length - historyLimit);
+    let drop = Math.max(0, log.entries.length - historyLimit * ENTRIES_PER_MESSAGE);
+    if (log.messages > historyLimit) {
+      let surplus = log.messages - historyLimit;
+      let i = 0;
+      while (surplus > 0) if (log.numbers[i++]! > 0) surplus--;
+      // and whatever lies between the last of them and the oldest message kept
+      while (i < log.numbers.length && log.numbers[i] === 0) i++;
+      drop = Math.max(drop, i);
+    }
     while (drop < log.ids.length && log.ids[drop]!.ms < oldest) drop++;
     // idempotency keys expire after the history TTL (each was set with the same TTL: oldest first)
     for (const [key, { until }] of log.clients) {
@@ -57,6 +70,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     if (drop === 0) return;
     for (const e of log.entries.slice(0, drop)) {
       if (!isMessage(e)) continue;
+      log.messages--;
       log.changes.delete(e.id);
       log.reactions.delete(e.id);
     }
@@ -114,7 +128,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     ensure(room: string): RoomState {
       let log = rooms.get(room);
       if (!log) {
-        log = { last: null, entries: [], ids: [], numbers: [], total: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), gone: [], owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
+        log = { last: null, entries: [], ids: [], numbers: [], total: 0, messages: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), gone: [], owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
         rooms.set(room, log);
       }
       trim(log);
@@ -129,6 +143,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       log.entries.push(entry);
       log.ids.push(id);
       log.numbers.push(n);
+      if (n > 0) log.messages++;
       trim(log);
       return entry;
     },
@@ -143,11 +158,16 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     remove(log: RoomState, id: string): boolean {
       const at = indexAfter(log, id, true);
       if (log.entries[at]?.id !== id) return false;
+      if (log.numbers[at]! > 0) log.messages--;
       log.entries.splice(at, 1);
       log.ids.splice(at, 1);
       log.numbers.splice(at, 1);
       return true;
     },
     indexAfter,
+    /** The number of the oldest message retained, null when none is. */
+    oldestNumber(log: RoomState): number | null {
+      return log.numbers.find((n) => n > 0) ?? null;
+    },
   };
 }

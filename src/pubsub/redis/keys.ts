@@ -16,6 +16,8 @@ export function roomKeys(prefix: string, room: string) {
     reactions: `${base}:reactions`,
     /** Per user, the numbers of the messages that mention them (reads.ts). */
     mentions: `${base}:mentions`,
+    /** The ids of the newest historyLimit messages not deleted, newest first: what trims the log (log-lua.ts). */
+    msgs: `${base}:msgs`,
     /** Moderators, and the owner once ownership was handed over (moderation.ts); no TTL. */
     roles: `${base}:roles`,
     /** Banned users (moderation.ts); no TTL. */
@@ -40,7 +42,7 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
  * The keys a write to a room's log keeps alive together (HISTORY_TTL after the room's last write),
  * in the order LOG_KEYS_LUA reads them; the standing keys (bans, mutes) come first and never expire.
  */
-export const logWriteKeys = (k: RoomKeys) => [k.bans, k.mutes, k.log, k.n, k.changes, k.reads, k.reactions, k.mentions];
+export const logWriteKeys = (k: RoomKeys) => [k.bans, k.mutes, k.log, k.n, k.changes, k.reads, k.reactions, k.mentions, k.msgs];
 
 /** A user's keys and channel. */
 export function userKeys(prefix: string, userId: string) {

@@ -1,5 +1,5 @@
-import { MENTION_COUNT_LIMIT } from '../types.js';
-import { FIELDS_OF_LUA, ISO_FROM_MS_LUA, WRITE_PRELUDE } from './lua.js';
+import { ENTRIES_PER_MESSAGE, MENTION_COUNT_LIMIT } from '../types.js';
+import { FIELDS_OF_LUA, ISO_FROM_MS_LUA, OLDEST_MESSAGE_LUA, WRITE_PRELUDE } from './lua.js';
 
 /*
  * The scripts of a room's log (log.ts runs them). Every one touches the keys of one room only (one
@@ -15,13 +15,20 @@ import { FIELDS_OF_LUA, ISO_FROM_MS_LUA, WRITE_PRELUDE } from './lua.js';
  * - a moderator's action: kind = moderation, action, targetId, targetName, until (ms) or role,
  *   authorId, authorName (the moderator). Written by moderation.ts.
  *
- * Beside the stream: `changes` (message id -> current state when edited: `{"t","e","x"}`),
- * `reactions` (message id -> `{"r":[[emoji,[user ids]]...],"x":<its latest reaction entry>}`),
- * `mentions` (user id -> the numbers of the messages that mention them, oldest first).
+ * Beside the stream: `changes` (message id -> current state when edited: `{"t","e","x"}`; and
+ * `gone`: the numbers of deleted messages, reads.ts), `reactions` (message id ->
+ * `{"r":[[emoji,[user ids]]...],"x":<its latest reaction entry>}`), `mentions` (user id -> the
+ * numbers of the messages that mention them, oldest first), `msgs` (the ids of the newest
+ * historyLimit messages not deleted, newest first).
+ *
+ * Trimming keeps historyLimit messages, whatever else the log holds: the entries older than the
+ * oldest id in `msgs` go (MINID), and so do those older than historyTtl. Edits, reactions and
+ * moderators' actions are entries too; a cap of ENTRIES_PER_MESSAGE x historyLimit entries
+ * (MAXLEN) only bounds a log that moderators' actions alone would fill.
  */
 
 /** Message state, shared by the scripts that read or publish messages: the keys in K (log, changes, reactions). */
-const MESSAGE_STATE_LUA = `${ISO_FROM_MS_LUA}${FIELDS_OF_LUA}
+const MESSAGE_STATE_LUA = `${ISO_FROM_MS_LUA}${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
 local function ms_of(id) return tonumber(string.match(id, '^(%d+)-')) end
 -- the message a reply answers, as it is now: id only when it is deleted or no longer retained
 local function quote_of(id)
@@ -77,8 +84,9 @@ end
 
 /** The keys of a write (keys.ts logWriteKeys), the standing check, and keeping the log's keys alive. */
 const WRITE_LUA = `${WRITE_PRELUDE}
-local K = { bans = KEYS[1], mutes = KEYS[2], log = KEYS[3], n = KEYS[4], changes = KEYS[5], reads = KEYS[6], reactions = KEYS[7], mentions = KEYS[8] }
-local function keep_log(ttl) keep(ttl, 3, 8) end
+local K = { bans = KEYS[1], mutes = KEYS[2], log = KEYS[3], n = KEYS[4], changes = KEYS[5], reads = KEYS[6], reactions = KEYS[7], mentions = KEYS[8], msgs = KEYS[9] }
+local function keep_log(ttl) keep(ttl, 3, 9) end
+local entry_cap = tonumber(ARGV[3]) * ${ENTRIES_PER_MESSAGE}
 -- a banned or muted user's write is refused in the same step as the write
 local function refused(user)
   if redis.call('HEXISTS', K.bans, user) == 1 then return { 'banned' } end
@@ -101,7 +109,7 @@ local K = { log = KEYS[1], changes = KEYS[2], reactions = KEYS[3] }
  * Append and publish in one script, so that Redis runs them as one step: subscribers receive a
  * room's entries in the order of their ids, and an entry is published iff it is in the log.
  *
- * KEYS: logWriteKeys, then the author's idempotency key when the sender gave one.
+ * KEYS: logWriteKeys, then the author's idempotency key when the sender gave one (KEYS[10]).
  * ARGV: deadline ms ('' = none), publish command, historyLimit, historyTtl ms, room, text,
  * authorId, authorName, the room's channel, replyTo ('' = none), mentions JSON ('' = none), then
  * the user ids whose mention counts grow. Answers { 'ok', the message's JSON, 1 when it was
@@ -116,13 +124,14 @@ local K = { log = KEYS[1], changes = KEYS[2], reactions = KEYS[3] }
  * - The deadline is checked against the server's clock (TIME): a stalled Redis that wakes up
  *   refuses work whose caller has already been answered with an error.
  * - Trimming is approximate (MAXLEN ~, MINID ~): Redis drops whole stream nodes only, which is
- *   O(1) per append. The contract asks for "at least historyLimit" retained, which ~ honours.
+ *   O(1) per append. The contract asks for "at least historyLimit" messages retained, which ~
+ *   honours; `msgs` is trimmed exactly (to historyLimit, and past historyTtl).
  * - createdAt is not stored: it is the id's milliseconds by definition.
  * - The author has read what they wrote: their read mark moves to the new message.
  */
 export const APPEND = `${WRITE_LUA}${MESSAGE_STATE_LUA}
 local room = ARGV[5]
-local seen = KEYS[9] and redis.call('GET', KEYS[9])
+local seen = KEYS[10] and redis.call('GET', KEYS[10])
 if seen then
   local m = find_message(room, seen)
   if not m then m = { id = seen, room = room, text = '', authorId = ARGV[7], authorName = ARGV[8], createdAt = iso_from_ms(ms_of(seen)) } end
@@ -145,8 +154,21 @@ end
 local n = redis.call('INCR', K.n)
 fields[#fields + 1] = 'n'
 fields[#fields + 1] = n
-local id = redis.call('XADD', K.log, 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
-redis.call('XTRIM', K.log, 'MINID', '~', tostring(now - tonumber(ARGV[4])))
+local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', unpack(fields))
+-- the newest historyLimit messages stay, with every entry after the oldest of them
+local limit = tonumber(ARGV[3])
+local kept = redis.call('LPUSH', K.msgs, id)
+if kept > limit then
+  redis.call('RPOP', K.msgs, kept - limit)
+  redis.call('XTRIM', K.log, 'MINID', '~', redis.call('LINDEX', K.msgs, -1))
+end
+local aged = now - tonumber(ARGV[4])
+redis.call('XTRIM', K.log, 'MINID', '~', tostring(aged))
+while true do
+  local oldest = redis.call('LINDEX', K.msgs, -1)
+  if not oldest or ms_of(oldest) >= aged then break end
+  redis.call('RPOP', K.msgs)
+end
 redis.call('HSET', K.reads, ARGV[7], id .. ' ' .. n)
 for i = 12, #ARGV do
   local list = (redis.call('HGET', K.mentions, ARGV[i]) or '') .. ' ' .. n
@@ -155,9 +177,9 @@ for i = 12, #ARGV do
   while #kept > ${MENTION_COUNT_LIMIT} do table.remove(kept, 1) end
   redis.call('HSET', K.mentions, ARGV[i], table.concat(kept, ' '))
 end
-if KEYS[9] then redis.call('SET', KEYS[9], id) end
+if KEYS[10] then redis.call('SET', KEYS[10], id) end
 keep_log(ARGV[4])
-if KEYS[9] then redis.call('PEXPIRE', KEYS[9], ARGV[4]) end
+if KEYS[10] then redis.call('PEXPIRE', KEYS[10], ARGV[4]) end
 local m = { id = id, room = room, text = ARGV[6], authorId = ARGV[7], authorName = ARGV[8], createdAt = iso_from_ms(ms_of(id)), replyTo = quote }
 if ARGV[11] ~= '' then m.mentions = cjson.decode(ARGV[11]) end
 local json = cjson.encode(m)
@@ -192,7 +214,7 @@ local fields = { 'kind', kind, 'target', target, 'text', ARGV[8], 'authorId', f.
 if moderated then
   for _, v in ipairs({ 'moderatorId', ARGV[9], 'moderatorName', ARGV[10] }) do fields[#fields + 1] = v end
 end
-local id = redis.call('XADD', K.log, 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', unpack(fields))
 local createdAt = iso_from_ms(ms_of(id))
 local change = { kind = kind, id = id, room = room, target = target, text = ARGV[8], authorId = f.authorId, authorName = f.authorName, createdAt = createdAt }
 if kind == 'deleted' then
@@ -201,9 +223,11 @@ if kind == 'deleted' then
   local st = reactions_of(target)
   if st.x then redis.call('XDEL', K.log, st.x) end
   redis.call('HDEL', K.reactions, target)
+  -- no longer one of the messages the log keeps: an older one stays in its place
+  redis.call('LREM', K.msgs, 1, target)
   if f.n then
-    -- its number, for unread counts (reads.ts): those within the newest historyLimit are enough
-    local floor = tonumber(redis.call('GET', K.n) or '0') - tonumber(ARGV[3])
+    -- its number, for unread counts (reads.ts): those of retained messages are enough
+    local floor = (oldest_message_n(K.log) or tonumber(f.n)) - 1
     local kept = {}
     for v in string.gmatch(redis.call('HGET', K.changes, 'gone') or '', '%d+') do if tonumber(v) > floor then kept[#kept + 1] = v end end
     kept[#kept + 1] = f.n
@@ -269,7 +293,7 @@ else
   if #rest == 0 then table.remove(st.r, at) else st.r[at][2] = rest end
 end
 if st.x then redis.call('XDEL', K.log, st.x) end
-local id = redis.call('XADD', K.log, 'MAXLEN', '~', ARGV[3], '*', 'kind', 'reaction', 'target', target, 'emoji', emoji, 'op', add and 'add' or 'remove', 'authorId', user, 'authorName', ARGV[10])
+local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', 'kind', 'reaction', 'target', target, 'emoji', emoji, 'op', add and 'add' or 'remove', 'authorId', user, 'authorName', ARGV[10])
 st.x = id
 redis.call('HSET', K.reactions, target, cjson.encode(st))
 keep_log(ARGV[4])

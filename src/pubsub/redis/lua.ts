@@ -40,6 +40,28 @@ end
 `;
 
 /**
+ * The number of the oldest message a room's log still holds (FIELDS_OF_LUA first), or nil when it
+ * holds none: where unread counts start at the earliest. Edits, reactions and moderators' actions
+ * older than it are skipped, a page at a time.
+ */
+export const OLDEST_MESSAGE_LUA = `
+local function oldest_message_n(log)
+  local low, count = '-', 1
+  while true do
+    -- the oldest entry is a message as a rule: read it alone first
+    local page = redis.call('XRANGE', log, low, '+', 'COUNT', count)
+    count = 50
+    if #page == 0 then return nil end
+    for _, entry in ipairs(page) do
+      local f = fields_of(entry)
+      if not f.kind then return tonumber(f.n) end
+    end
+    low = '(' .. page[#page][1]
+  end
+end
+`;
+
+/**
  * Shared by the writing scripts: the server's clock, and the deadline check ("an answer is the
  * truth"): ARGV[1] is the deadline in Unix ms ('' = none), ARGV[2] the publish command.
  */

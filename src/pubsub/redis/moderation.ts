@@ -1,5 +1,5 @@
 import { defineScript, guarded, type RedisClient } from '../../store/redis-client.js';
-import type { BanRecord, ModerationDraft, ModerationEntry, ModerationState, MuteRecord, RoomModeration, Standing, UserRef } from '../types.js';
+import { ENTRIES_PER_MESSAGE, type BanRecord, type ModerationDraft, type ModerationEntry, type ModerationState, type MuteRecord, type RoomModeration, type Standing, type UserRef } from '../types.js';
 import { deadlineOf, writeFailure } from './deadline.js';
 import { logWriteKeys, roomKeys } from './keys.js';
 import { WRITE_PRELUDE } from './lua.js';
@@ -34,7 +34,7 @@ local function entry(kind, target_id, target_name, extra_name, extra_value, show
     fields[#fields + 1] = extra_name
     fields[#fields + 1] = extra_value
   end
-  local id = redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  local id = redis.call('XADD', log, 'MAXLEN', '~', tonumber(ARGV[3]) * ${ENTRIES_PER_MESSAGE}, '*', unpack(fields))
   local e = { kind = 'moderation', id = id, room = room, action = kind, targetId = target_id, targetName = target_name, authorId = actor_id, authorName = actor_name, createdAt = iso_from_ms(tonumber(string.match(id, '^(%d+)-'))) }
   if extra_name then e[extra_name] = shown end
   local json = cjson.encode(e)

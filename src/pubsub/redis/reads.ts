@@ -2,15 +2,15 @@ import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import type { ReadMark, ReadMarks } from '../types.js';
 import { roomKeys } from './keys.js';
-import { FIELDS_OF_LUA } from './lua.js';
+import { FIELDS_OF_LUA, OLDEST_MESSAGE_LUA } from './lua.js';
 import { numbersOf, unreadCount } from '../unread.js';
 
 /*
  * Read marks beside each room's log (same hash tag): `room:{name}:reads` maps a user id to
- * `<message id> <n>`, n being the message's number in the room; unread = messages ever appended
- * (`room:{name}:n`) - n, within the newest historyLimit, less the deleted ones after the mark (the
- * `gone` field of `room:{name}:changes`, which the deletion script keeps: unread.ts). The append
- * script moves the author's mark (log.ts).
+ * `<message id> <n>`, n being the message's number in the room; unread counts the messages after
+ * n that the log still holds (from its oldest message) up to `room:{name}:n`, less the deleted ones
+ * (the `gone` field of `room:{name}:changes`, which the deletion script keeps): unread.ts. The
+ * append script moves the author's mark (log.ts).
  */
 
 /*
@@ -18,9 +18,9 @@ import { numbersOf, unreadCount } from '../unread.js';
  * mentions at or before it.
  * KEYS: log, n, reads, mentions, changes. ARGV: user id, id. Answers: mark id, mark n, messages
  * ever appended, the numbers of the messages mentioning the user ('' for none), the numbers of the
- * deleted messages ('' for none).
+ * deleted messages ('' for none), the oldest retained message's number (-1 for none).
  */
-const MARK_READ = `${FIELDS_OF_LUA}
+const MARK_READ = `${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
 local high = ARGV[2]
 local mark_id, mark_n
 while not mark_n do
@@ -33,14 +33,10 @@ while not mark_n do
   high = '(' .. page[#page][1]
 end
 local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+local oldest = oldest_message_n(KEYS[1])
 if not mark_n then
   -- nothing retained at or before the id: read up to just before the oldest retained message
-  mark_id, mark_n = ARGV[2], total
-  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
-  for _, entry in ipairs(oldest) do
-    local f = fields_of(entry)
-    if not f.kind then mark_n = tonumber(f.n) - 1 break end
-  end
+  mark_id, mark_n = ARGV[2], oldest and oldest - 1 or total
 end
 local current = redis.call('HGET', KEYS[3], ARGV[1])
 local current_n = current and tonumber(string.match(current, ' (%d+)$')) or -1
@@ -58,7 +54,18 @@ if mentions then
   mentions = table.concat(kept, ' ')
   if #kept == 0 then redis.call('HDEL', KEYS[4], ARGV[1]) else redis.call('HSET', KEYS[4], ARGV[1], mentions) end
 end
-return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'gone') or '' }
+return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'gone') or '', oldest or -1 }
+`;
+
+/*
+ * A user's read state in one room, read in one step.
+ * KEYS: log, n, reads, mentions, changes. ARGV: user id. Answers: the mark (`<id> <n>`, '' before
+ * the first read), messages ever appended, the mentions list, the deleted list, the oldest
+ * retained message's number (-1 for none).
+ */
+const READ_MARK = `${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
+local oldest = oldest_message_n(KEYS[1])
+return { redis.call('HGET', KEYS[3], ARGV[1]) or '', tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('HGET', KEYS[4], ARGV[1]) or '', redis.call('HGET', KEYS[5], 'gone') or '', oldest or -1 }
 `;
 
 /** How many of the numbers in `list` (space-separated) are above `markN`. */
@@ -78,29 +85,32 @@ export interface RedisReadsOptions {
 
 export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisReadsOptions): ReadMarks {
   const markReadScript = defineScript(client, 'chatLogMarkRead', MARK_READ);
-  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string | null | undefined, gone: string | null | undefined): ReadMark => ({
+  const readMarkScript = defineScript(client, 'chatLogReadMark', READ_MARK);
+  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string, gone: string, oldest: number): ReadMark => ({
     lastReadId: markId,
-    unread: unreadCount(total, markN, numbersOf(gone), historyLimit),
+    unread: unreadCount(total, markN, numbersOf(gone), historyLimit, oldest < 0 ? null : oldest),
     mentions: mentionsAfter(mentions, markN),
   });
+  const keysOf = (room: string) => {
+    const k = roomKeys(p, room);
+    return [k.log, k.n, k.reads, k.mentions, k.changes];
+  };
   return {
     markRead: (room, userId, id) =>
       guarded('markRead', async () => {
-        const k = roomKeys(p, room);
-        const [markId, markN, total, mentions, gone] = (await markReadScript(5, k.log, k.n, k.reads, k.mentions, k.changes, userId, id)) as [string, number, number, string, string];
-        return toReadMark(markId, Number(markN), Number(total), mentions, gone);
+        const [markId, markN, total, mentions, gone, oldest] = (await markReadScript(5, ...keysOf(room), userId, id)) as [string, number, number, string, string, number];
+        return toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(oldest));
       }),
 
     readMarks: (userId, rooms) =>
       guarded('readMarks', async () => {
-        // each room's mark, count and mentions in its own slot, all sent at once: one round trip on a
-        // single Redis (ioredis writes them back to back), one per shard on a cluster
+        // one script per room, each in its own slot, all sent at once: one round trip on a single
+        // Redis (ioredis writes them back to back), one per shard on a cluster
         const marks = await Promise.all(
           rooms.map(async (room) => {
-            const k = roomKeys(p, room);
-            const [mark, total, mentions, gone] = await Promise.all([client.hget(k.reads, userId), client.get(k.n), client.hget(k.mentions, userId), client.hget(k.changes, 'gone')]);
-            const [markId, markN] = typeof mark === 'string' ? (mark.split(' ') as [string, string]) : [null, '0'];
-            return [room, toReadMark(markId, Number(markN), Number(total ?? 0), mentions, gone)] as const;
+            const [mark, total, mentions, gone, oldest] = (await readMarkScript(5, ...keysOf(room), userId)) as [string, number, string, string, number];
+            const [markId, markN] = mark ? (mark.split(' ') as [string, string]) : [null, '0'];
+            return [room, toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(oldest))] as const;
           }),
         );
         return new Map(marks);
