@@ -157,9 +157,9 @@ fields[#fields + 1] = n
 local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', unpack(fields))
 -- the newest historyLimit messages stay, with every entry after the oldest of them
 local limit = tonumber(ARGV[3])
-local kept = redis.call('LPUSH', K.msgs, id)
-if kept > limit then
-  redis.call('RPOP', K.msgs, kept - limit)
+local listed = redis.call('LPUSH', K.msgs, id)
+if listed > limit then
+  redis.call('RPOP', K.msgs, listed - limit)
   redis.call('XTRIM', K.log, 'MINID', '~', redis.call('LINDEX', K.msgs, -1))
 end
 local aged = now - tonumber(ARGV[4])
