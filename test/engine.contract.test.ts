@@ -243,7 +243,7 @@ function engineContract(factory: EngineFactory) {
       expect(kept).toEqual(appended.slice(appended.length - kept.length));
     });
 
-    it('edits, reactions and deletions do not crowd messages out: historyLimit messages stay, the newest', async () => {
+    it('history is the newest historyLimit messages sent, with their edits and reactions: those crowd none out, and a deleted one keeps its place', async () => {
       const limit = 200;
       const capped = await factory.make({ historyLimit: limit });
       const room = roomName();
@@ -253,19 +253,56 @@ function engineContract(factory: EngineFactory) {
         const m = await capped.log.append(room, draft(`k${i}`, 'writer'));
         appended.push(m);
         await capped.log.react(room, { target: m.id, emoji: '👍', add: true, authorId: 'fan', authorName: 'fan' }, { maxEmoji: 20 });
-        await capped.log.change(room, { kind: 'edited', target: m.id, text: `k${i}!`, authorId: 'writer', authorName: 'writer' });
+        await capped.log.change(room, { kind: 'edited', target: m.id, text: `edited ${i} end`, authorId: 'writer', authorName: 'writer' });
         if (i % 20 === 19) {
           await capped.log.change(room, { kind: 'deleted', target: m.id, text: '', authorId: 'writer', authorName: 'writer' });
           deleted.add(m.id);
         }
       }
+      // a deleted message keeps its place (as its deletion): deleting does not bring older ones back
+      const history = appended.slice(-limit).filter((m) => !deleted.has(m.id));
       const kept = await capped.log.range(room, { limit: 1000, from: 'oldest' });
-      const alive = appended.filter((m) => !deleted.has(m.id));
-      if (factory.exactCap) expect(kept).toHaveLength(limit);
-      expect(kept.length).toBeGreaterThanOrEqual(limit);
-      expect(kept.map((m) => m.id)).toEqual(alive.slice(alive.length - kept.length).map((m) => m.id));
-      expect(kept.every((m) => m.text.endsWith('!') && m.reactions?.[0]?.emoji === '👍')).toBe(true);
-      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(limit);
+      expect(kept.map((m) => m.id)).toEqual(history.map((m) => m.id));
+      expect(kept.every((m) => m.text.endsWith(' end') && m.reactions?.[0]?.emoji === '👍')).toBe(true);
+      // a message that left history left nothing behind: not its text, not its edit, not its state
+      const stored = await factory.stored(room);
+      if (stored !== null) {
+        for (let i = 0; i < appended.length - limit; i++) {
+          expect(stored).not.toContain(`edited ${i} end`);
+          // a deleted one's deletion entry names it until trimming reaches the entry (no text)
+          if (!deleted.has(appended[i]!.id)) expect(stored).not.toContain(appended[i]!.id);
+        }
+      }
+      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(history.length);
+      // sending and deleting is sending: historyLimit of them make a history of deletions only, as
+      // historyLimit plain messages would have pushed the others out too
+      for (let i = 0; i < limit; i++) {
+        const m = await capped.log.append(room, draft(`gone${i}`, 'writer'));
+        await capped.log.change(room, { kind: 'deleted', target: m.id, text: '', authorId: 'writer', authorName: 'writer' });
+      }
+      expect(await capped.log.range(room, { limit: 1000, from: 'oldest' })).toEqual([]);
+      expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(0);
+    });
+
+    it('moderators\' actions crowd no message out of history, up to historyLimit of them on top of every message\'s edit and reaction', async () => {
+      const limit = 50;
+      const capped = await factory.make({ historyLimit: limit });
+      const room = roomName();
+      const appended: StoredMessage[] = [];
+      for (let i = 0; i < limit + 10; i++) {
+        const m = await capped.log.append(room, draft(`k${i}`, 'writer'));
+        appended.push(m);
+        await capped.log.react(room, { target: m.id, emoji: '👍', add: true, authorId: 'fan', authorName: 'fan' }, { maxEmoji: 20 });
+        await capped.log.change(room, { kind: 'edited', target: m.id, text: `k${i}!`, authorId: 'writer', authorName: 'writer' });
+      }
+      const mod = { id: 'mod', username: 'mod' };
+      const target = { id: 'noisy', username: 'noisy' };
+      for (let i = 0; i < limit / 2; i++) {
+        await capped.moderation.apply(room, { action: 'mute', actor: mod, target, until: Date.now() + 60_000 });
+        await capped.moderation.apply(room, { action: 'unmute', actor: mod, target });
+      }
+      const kept = await capped.log.range(room, { limit: 1000, from: 'oldest' });
+      expect(kept.map((m) => m.id)).toEqual(appended.slice(-limit).map((m) => m.id));
     });
 
     it('messages older than historyTtl are not returned', async () => {

@@ -1,13 +1,24 @@
 /**
- * A viewer's unread count, the same in every engine: the messages the log still holds after their
- * read mark (from the oldest retained one, `oldestN`, null when it holds none), less those deleted
- * since (`gone`: numbers of deleted messages), at most `historyLimit`.
+ * Where a viewer's unread messages start: after their read mark, and not before history does
+ * (`floor`: the number before the oldest message history holds; null when unknown, for a log
+ * written before history was tracked: then the newest historyLimit numbers).
  */
-export function unreadCount(total: number, markN: number, gone: Iterable<number>, historyLimit: number, oldestN: number | null): number {
-  const from = Math.max(markN, oldestN === null ? total : oldestN - 1);
+export function unreadFrom(total: number, markN: number, floor: number | null, historyLimit: number): number {
+  return Math.max(markN, floor ?? total - historyLimit);
+}
+
+/** The unread count, the same in every engine: messages after `from`, less deleted ones (`gone`), at most historyLimit. */
+export function unreadCount(total: number, from: number, gone: Iterable<number>, historyLimit: number): number {
   let unread = total - from;
   for (const n of gone) if (n > from) unread--;
   return Math.min(historyLimit, Math.max(0, unread));
+}
+
+/** How many of `numbers` are above `from`. */
+export function countAbove(numbers: Iterable<number>, from: number): number {
+  let count = 0;
+  for (const n of numbers) if (n > from) count++;
+  return count;
 }
 
 /** The numbers of a space-separated list as the Redis scripts keep them ('' or null for none). */

@@ -255,20 +255,33 @@ function directivesThroughSpreadsRule(context: ValidationContext): ASTVisitor {
 }
 
 /**
- * graphql-js reports a variable of the wrong type, or a required one missing, with no code: the
- * caller's input, so BAD_USER_INPUT, naming the variable, as Apollo Server does.
+ * Errors of the caller's making that graphql-js (or graphql-ws) reports with no code: a variable
+ * of the wrong type or a required one missing (BAD_USER_INPUT, naming the variable, as Apollo
+ * Server does), a document over the token limit (GRAPHQL_PARSE_FAILED, like any syntax error),
+ * and no operation to run (OPERATION_RESOLUTION_FAILURE, yoga's code for it over HTTP).
  */
 function coded(error: GraphQLError): GraphQLError {
-  const variable = /^Variable "\$(\w+)"/.exec(error.message)?.[1];
-  // yoga codes some itself (over SSE), without the variable's name
   const code = error.extensions.code;
-  if (!variable || (code !== undefined && code !== 'BAD_USER_INPUT') || error.extensions.variable !== undefined) return error;
+  const variable = /^Variable "\$(\w+)"/.exec(error.message)?.[1];
+  // yoga codes some variable errors itself (over SSE), without the variable's name
+  if (variable && (code === undefined || code === 'BAD_USER_INPUT') && error.extensions.variable === undefined) {
+    return withExtensions(error, { code: 'BAD_USER_INPUT', variable });
+  }
+  if (code !== undefined) return error;
+  if (error.message.startsWith('Syntax Error')) return withExtensions(error, { code: 'GRAPHQL_PARSE_FAILED' });
+  if (/^Unable to identify operation|^Must provide operation name|^Unknown operation named/.test(error.message)) {
+    return withExtensions(error, { code: 'OPERATION_RESOLUTION_FAILURE' });
+  }
+  return error;
+}
+
+function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', variable },
+    extensions: { ...error.extensions, ...extensions },
   });
 }
 

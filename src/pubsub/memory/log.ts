@@ -91,7 +91,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
         const reaction = log.reactions.get(draft.target)?.x;
         if (reaction) rooms.remove(log, reaction);
         log.reactions.delete(draft.target);
-        const floor = (rooms.oldestNumber(log) ?? n) - 1;
+        const floor = rooms.historyFloor(log) ?? n - 1;
         log.gone = [...log.gone.filter((g) => g > floor), n];
         for (const user of entry.mentions ?? []) {
           const rest = (log.mentions.get(user.id) ?? []).filter((m) => m !== n);

@@ -1,17 +1,18 @@
 import { parseId } from '../ids.js';
 import type { ReadMark, ReadMarks } from '../types.js';
-import { unreadCount } from '../unread.js';
+import { countAbove, unreadCount, unreadFrom } from '../unread.js';
 import type { MemoryRooms, RoomState } from './rooms.js';
 
 /** Read marks in memory, beside the rooms' logs (as the Redis reads hash sits beside the stream). */
 export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
   const readMark = (log: RoomState | undefined, userId: string): ReadMark => {
     const mark = log?.reads.get(userId);
-    const markN = mark?.n ?? 0;
+    const total = log?.total ?? 0;
+    const from = unreadFrom(total, mark?.n ?? 0, log ? rooms.historyFloor(log) : null, rooms.historyLimit);
     return {
       lastReadId: mark?.id ?? null,
-      unread: unreadCount(log?.total ?? 0, markN, log?.gone ?? [], rooms.historyLimit, log ? rooms.oldestNumber(log) : null),
-      mentions: (log?.mentions.get(userId) ?? []).filter((n) => n > markN).length,
+      unread: unreadCount(total, from, log?.gone ?? [], rooms.historyLimit),
+      mentions: countAbove(log?.mentions.get(userId) ?? [], from),
     };
   };
   return {
@@ -23,8 +24,8 @@ export function createMemoryReads(rooms: MemoryRooms): ReadMarks {
       const candidate =
         i >= 0
           ? { id: log.entries[i]!.id, n: log.numbers[i]! }
-          : // nothing retained at or before it: read up to just before the oldest retained message
-            { id, n: Math.max(0, (log.numbers.find((n) => n > 0) ?? log.total + 1) - 1) };
+          : // nothing retained at or before it: read up to where history starts
+            { id, n: rooms.historyFloor(log) ?? log.total };
       const current = log.reads.get(userId);
       if (!current || candidate.n > current.n) log.reads.set(userId, candidate);
       // mentions at or before the mark are read: forgotten, as the Redis script does

@@ -10,8 +10,8 @@ export interface RoomState {
   numbers: number[];
   /** Messages ever appended: the number of the newest. */
   total: number;
-  /** Message entries retained (deleted ones are no longer entries). */
-  messages: number;
+  /** The ids of the newest historyLimit messages sent (deleted ones included), oldest first: history. */
+  listed: string[];
   /** Current state of edited messages, by message id, with the id of the edit's entry (as the Redis changes hash). */
   changes: Map<string, { text: string; editedAt: string; editId: string }>;
   /** Read marks by user id. */
@@ -46,22 +46,41 @@ export type MemoryRooms = ReturnType<typeof createMemoryRooms>;
 export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoomsOptions) {
   const rooms = new Map<string, RoomState>();
 
+  /** Removes an entry (redaction, as XDEL does); false when there is none with that id. */
+  const remove = (log: RoomState, id: string): boolean => {
+    const at = indexAfter(log, id, true);
+    if (log.entries[at]?.id !== id) return false;
+    log.entries.splice(at, 1);
+    log.ids.splice(at, 1);
+    log.numbers.splice(at, 1);
+    return true;
+  };
+
+  /** A message leaving history: its entry, its latest edit and reaction entries and its state, as the append script does. */
+  const forget = (log: RoomState, id: string) => {
+    remove(log, id);
+    const edit = log.changes.get(id)?.editId;
+    if (edit) remove(log, edit);
+    log.changes.delete(id);
+    const reaction = log.reactions.get(id)?.x;
+    if (reaction) remove(log, reaction);
+    log.reactions.delete(id);
+  };
+
   /**
-   * Drops, as the append script trims: what is older than the newest historyLimit messages (edits,
-   * reactions and moderators' actions are entries too), past the entry cap, or older than the TTL.
+   * Trims as the append script does: history is the newest historyLimit messages sent (deleted
+   * ones included); one that leaves it (by count, or past the TTL) goes with its edit and reaction,
+   * and so does every entry older than the oldest that stays, past the entry cap, or past the TTL.
    */
   const trim = (log: RoomState) => {
-    const oldest = BigInt(now() - historyTtlMs);
+    const aged = now() - historyTtlMs;
+    const leaving = log.listed.splice(0, Math.max(0, log.listed.length - historyLimit));
+    while (log.listed.length > 0 && parseId(log.listed[0]!)!.ms < BigInt(aged)) leaving.push(log.listed.shift()!);
+    for (const id of leaving) forget(log, id);
     let drop = Math.max(0, log.entries.length - historyLimit * ENTRIES_PER_MESSAGE);
-    if (log.messages > historyLimit) {
-      let surplus = log.messages - historyLimit;
-      let i = 0;
-      while (surplus > 0) if (log.numbers[i++]! > 0) surplus--;
-      // and whatever lies between the last of them and the oldest message kept
-      while (i < log.numbers.length && log.numbers[i] === 0) i++;
-      drop = Math.max(drop, i);
-    }
-    while (drop < log.ids.length && log.ids[drop]!.ms < oldest) drop++;
+    // when messages left: the entries before the oldest that stays (before that, a room keeps all)
+    if (leaving.length > 0 && log.listed.length > 0) drop = Math.max(drop, indexAfter(log, log.listed[0]!, true));
+    while (drop < log.ids.length && log.ids[drop]!.ms < BigInt(aged)) drop++;
     // idempotency keys expire after the history TTL (each was set with the same TTL: oldest first)
     for (const [key, { until }] of log.clients) {
       if (until > now()) break;
@@ -70,7 +89,6 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     if (drop === 0) return;
     for (const e of log.entries.slice(0, drop)) {
       if (!isMessage(e)) continue;
-      log.messages--;
       log.changes.delete(e.id);
       log.reactions.delete(e.id);
     }
@@ -128,7 +146,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     ensure(room: string): RoomState {
       let log = rooms.get(room);
       if (!log) {
-        log = { last: null, entries: [], ids: [], numbers: [], total: 0, messages: 0, changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), gone: [], owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
+        log = { last: null, entries: [], ids: [], numbers: [], total: 0, listed: [], changes: new Map(), reads: new Map(), clients: new Map(), reactions: new Map(), mentions: new Map(), gone: [], owner: null, moderators: new Map(), bans: new Map(), mutes: new Map() };
         rooms.set(room, log);
       }
       trim(log);
@@ -143,7 +161,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       log.entries.push(entry);
       log.ids.push(id);
       log.numbers.push(n);
-      if (n > 0) log.messages++;
+      if (n > 0) log.listed.push(formatId(id));
       trim(log);
       return entry;
     },
@@ -154,20 +172,11 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
       return e?.id === id && isMessage(e) ? currentState(log, e) : null;
     },
     quoteOf: (log: RoomState, id: string) => quoteOf(log, id),
-    /** Removes an entry (redaction, as XDEL does); false when there is none with that id. */
-    remove(log: RoomState, id: string): boolean {
-      const at = indexAfter(log, id, true);
-      if (log.entries[at]?.id !== id) return false;
-      if (log.numbers[at]! > 0) log.messages--;
-      log.entries.splice(at, 1);
-      log.ids.splice(at, 1);
-      log.numbers.splice(at, 1);
-      return true;
-    },
+    remove,
     indexAfter,
-    /** The number of the oldest message retained, null when none is. */
-    oldestNumber(log: RoomState): number | null {
-      return log.numbers.find((n) => n > 0) ?? null;
+    /** The number before the oldest message of history; null before the first message. */
+    historyFloor(log: RoomState): number | null {
+      return log.listed.length > 0 ? log.total - log.listed.length : null;
     },
   };
 }

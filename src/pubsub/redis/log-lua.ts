@@ -1,5 +1,5 @@
 import { ENTRIES_PER_MESSAGE, MENTION_COUNT_LIMIT } from '../types.js';
-import { FIELDS_OF_LUA, ISO_FROM_MS_LUA, OLDEST_MESSAGE_LUA, WRITE_PRELUDE } from './lua.js';
+import { FIELDS_OF_LUA, HISTORY_FLOOR_LUA, ISO_FROM_MS_LUA, WRITE_PRELUDE } from './lua.js';
 
 /*
  * The scripts of a room's log (log.ts runs them). Every one touches the keys of one room only (one
@@ -19,16 +19,18 @@ import { FIELDS_OF_LUA, ISO_FROM_MS_LUA, OLDEST_MESSAGE_LUA, WRITE_PRELUDE } fro
  * `gone`: the numbers of deleted messages, reads.ts), `reactions` (message id ->
  * `{"r":[[emoji,[user ids]]...],"x":<its latest reaction entry>}`), `mentions` (user id -> the
  * numbers of the messages that mention them, oldest first), `msgs` (the ids of the newest
- * historyLimit messages not deleted, newest first).
+ * historyLimit messages sent, deleted ones included, newest first).
  *
- * Trimming keeps historyLimit messages, whatever else the log holds: the entries older than the
- * oldest id in `msgs` go (MINID), and so do those older than historyTtl. Edits, reactions and
+ * History is the newest historyLimit messages sent: a message that leaves `msgs` (by count, or
+ * past historyTtl) leaves the log with its latest edit and reaction entries and its state, and the
+ * entries older than the oldest id in `msgs` go (MINID ~). A deleted message keeps its place, as
+ * its deletion entry: deleting cannot bring an older message back. Edits, reactions and
  * moderators' actions are entries too; a cap of ENTRIES_PER_MESSAGE x historyLimit entries
- * (MAXLEN) only bounds a log that moderators' actions alone would fill.
+ * (MAXLEN ~) only bounds a log that moderators' actions alone would fill.
  */
 
 /** Message state, shared by the scripts that read or publish messages: the keys in K (log, changes, reactions). */
-const MESSAGE_STATE_LUA = `${ISO_FROM_MS_LUA}${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
+const MESSAGE_STATE_LUA = `${ISO_FROM_MS_LUA}${FIELDS_OF_LUA}${HISTORY_FLOOR_LUA}
 local function ms_of(id) return tonumber(string.match(id, '^(%d+)-')) end
 -- the message a reply answers, as it is now: id only when it is deleted or no longer retained
 local function quote_of(id)
@@ -79,6 +81,20 @@ local function find_message(room, id)
   local f = fields_of(found[1])
   if f.kind then return nil end
   return message_of(room, id, f), f
+end
+-- a message leaving history: its entry, its latest edit and reaction entries (they hold its text
+-- and who reacted) and its state go at once, not when trimming reaches them
+local function forget(id)
+  redis.call('XDEL', K.log, id)
+  local state = redis.call('HGET', K.changes, id)
+  if state then
+    local x = cjson.decode(state).x
+    if x then redis.call('XDEL', K.log, x) end
+    redis.call('HDEL', K.changes, id)
+  end
+  local st = reactions_of(id)
+  if st.x then redis.call('XDEL', K.log, st.x) end
+  redis.call('HDEL', K.reactions, id)
 end
 `;
 
@@ -158,17 +174,19 @@ local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', unpack(field
 -- the newest historyLimit messages stay, with every entry after the oldest of them
 local limit = tonumber(ARGV[3])
 local listed = redis.call('LPUSH', K.msgs, id)
-if listed > limit then
-  redis.call('RPOP', K.msgs, listed - limit)
-  redis.call('XTRIM', K.log, 'MINID', '~', redis.call('LINDEX', K.msgs, -1))
-end
+local leaving = listed > limit and redis.call('RPOP', K.msgs, listed - limit) or {}
 local aged = now - tonumber(ARGV[4])
-redis.call('XTRIM', K.log, 'MINID', '~', tostring(aged))
 while true do
   local oldest = redis.call('LINDEX', K.msgs, -1)
   if not oldest or ms_of(oldest) >= aged then break end
-  redis.call('RPOP', K.msgs)
+  leaving[#leaving + 1] = redis.call('RPOP', K.msgs)
 end
+-- when messages left: the entries before the oldest that stays (before that, a room keeps all)
+if #leaving > 0 then
+  for _, old in ipairs(leaving) do forget(old) end
+  redis.call('XTRIM', K.log, 'MINID', '~', redis.call('LINDEX', K.msgs, -1))
+end
+redis.call('XTRIM', K.log, 'MINID', '~', tostring(aged))
 redis.call('HSET', K.reads, ARGV[7], id .. ' ' .. n)
 for i = 12, #ARGV do
   local list = (redis.call('HGET', K.mentions, ARGV[i]) or '') .. ' ' .. n
@@ -223,11 +241,9 @@ if kind == 'deleted' then
   local st = reactions_of(target)
   if st.x then redis.call('XDEL', K.log, st.x) end
   redis.call('HDEL', K.reactions, target)
-  -- no longer one of the messages the log keeps: an older one stays in its place
-  redis.call('LREM', K.msgs, 1, target)
   if f.n then
-    -- its number, for unread counts (reads.ts): those of retained messages are enough
-    local floor = (oldest_message_n(K.log) or tonumber(f.n)) - 1
+    -- its number, for unread counts (reads.ts): those within history are enough
+    local floor = history_floor(K.n, K.msgs) or (tonumber(f.n) - 1)
     local kept = {}
     for v in string.gmatch(redis.call('HGET', K.changes, 'gone') or '', '%d+') do if tonumber(v) > floor then kept[#kept + 1] = v end end
     kept[#kept + 1] = f.n

@@ -40,24 +40,15 @@ end
 `;
 
 /**
- * The number of the oldest message a room's log still holds (FIELDS_OF_LUA first), or nil when it
- * holds none: where unread counts start at the earliest. Edits, reactions and moderators' actions
- * older than it are skipped, a page at a time.
+ * Where a room's history starts (KEYS as logWriteKeys: n and msgs): the number of the oldest of
+ * the newest historyLimit messages sent (`msgs`, deleted ones included), less one; nil for a log
+ * written before `msgs` existed. Unread and mention counts count what comes after it.
  */
-export const OLDEST_MESSAGE_LUA = `
-local function oldest_message_n(log)
-  local low, count = '-', 1
-  while true do
-    -- the oldest entry is a message as a rule: read it alone first
-    local page = redis.call('XRANGE', log, low, '+', 'COUNT', count)
-    count = 50
-    if #page == 0 then return nil end
-    for _, entry in ipairs(page) do
-      local f = fields_of(entry)
-      if not f.kind then return tonumber(f.n) end
-    end
-    low = '(' .. page[#page][1]
-  end
+export const HISTORY_FLOOR_LUA = `
+local function history_floor(n_key, msgs_key)
+  local listed = redis.call('LLEN', msgs_key)
+  if listed == 0 then return nil end
+  return tonumber(redis.call('GET', n_key) or '0') - listed
 end
 `;
 

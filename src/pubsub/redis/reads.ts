@@ -2,25 +2,25 @@ import type { RedisClient } from '../../store/redis-client.js';
 import { defineScript, guarded } from '../../store/redis-client.js';
 import type { ReadMark, ReadMarks } from '../types.js';
 import { roomKeys } from './keys.js';
-import { FIELDS_OF_LUA, OLDEST_MESSAGE_LUA } from './lua.js';
-import { numbersOf, unreadCount } from '../unread.js';
+import { FIELDS_OF_LUA, HISTORY_FLOOR_LUA } from './lua.js';
+import { countAbove, numbersOf, unreadCount, unreadFrom } from '../unread.js';
 
 /*
  * Read marks beside each room's log (same hash tag): `room:{name}:reads` maps a user id to
  * `<message id> <n>`, n being the message's number in the room; unread counts the messages after
- * n that the log still holds (from its oldest message) up to `room:{name}:n`, less the deleted ones
- * (the `gone` field of `room:{name}:changes`, which the deletion script keeps): unread.ts. The
- * append script moves the author's mark (log.ts).
+ * n, and after the start of history (`msgs`, log-lua.ts), up to `room:{name}:n`, less the deleted
+ * ones (the `gone` field of `room:{name}:changes`, which the deletion script keeps): unread.ts.
+ * The append script moves the author's mark (log.ts).
  */
 
 /*
  * Moves a read mark forward to the newest message at or before an id, and forgets the user's
  * mentions at or before it.
- * KEYS: log, n, reads, mentions, changes. ARGV: user id, id. Answers: mark id, mark n, messages
- * ever appended, the numbers of the messages mentioning the user ('' for none), the numbers of the
- * deleted messages ('' for none), the oldest retained message's number (-1 for none).
+ * KEYS: log, n, reads, mentions, changes, msgs. ARGV: user id, id. Answers: mark id, mark n,
+ * messages ever appended, the numbers of the messages mentioning the user ('' for none), the
+ * numbers of the deleted messages ('' for none), the history floor (-1 when unknown).
  */
-const MARK_READ = `${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
+const MARK_READ = `${FIELDS_OF_LUA}${HISTORY_FLOOR_LUA}
 local high = ARGV[2]
 local mark_id, mark_n
 while not mark_n do
@@ -33,10 +33,10 @@ while not mark_n do
   high = '(' .. page[#page][1]
 end
 local total = tonumber(redis.call('GET', KEYS[2]) or '0')
-local oldest = oldest_message_n(KEYS[1])
+local floor = history_floor(KEYS[2], KEYS[6])
 if not mark_n then
-  -- nothing retained at or before the id: read up to just before the oldest retained message
-  mark_id, mark_n = ARGV[2], oldest and oldest - 1 or total
+  -- nothing retained at or before the id: read up to where history starts
+  mark_id, mark_n = ARGV[2], floor or total
 end
 local current = redis.call('HGET', KEYS[3], ARGV[1])
 local current_n = current and tonumber(string.match(current, ' (%d+)$')) or -1
@@ -54,27 +54,19 @@ if mentions then
   mentions = table.concat(kept, ' ')
   if #kept == 0 then redis.call('HDEL', KEYS[4], ARGV[1]) else redis.call('HSET', KEYS[4], ARGV[1], mentions) end
 end
-return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'gone') or '', oldest or -1 }
+return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'gone') or '', floor or -1 }
 `;
 
 /*
  * A user's read state in one room, read in one step.
- * KEYS: log, n, reads, mentions, changes. ARGV: user id. Answers: the mark (`<id> <n>`, '' before
- * the first read), messages ever appended, the mentions list, the deleted list, the oldest
- * retained message's number (-1 for none).
+ * KEYS: log, n, reads, mentions, changes, msgs. ARGV: user id. Answers: the mark (`<id> <n>`, ''
+ * before the first read), messages ever appended, the mentions list, the deleted list, the
+ * history floor (-1 when unknown).
  */
-const READ_MARK = `${FIELDS_OF_LUA}${OLDEST_MESSAGE_LUA}
-local oldest = oldest_message_n(KEYS[1])
-return { redis.call('HGET', KEYS[3], ARGV[1]) or '', tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('HGET', KEYS[4], ARGV[1]) or '', redis.call('HGET', KEYS[5], 'gone') or '', oldest or -1 }
+const READ_MARK = `${HISTORY_FLOOR_LUA}
+local floor = history_floor(KEYS[2], KEYS[6])
+return { redis.call('HGET', KEYS[3], ARGV[1]) or '', tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('HGET', KEYS[4], ARGV[1]) or '', redis.call('HGET', KEYS[5], 'gone') or '', floor or -1 }
 `;
-
-/** How many of the numbers in `list` (space-separated) are above `markN`. */
-function mentionsAfter(list: string | null | undefined, markN: number): number {
-  if (!list) return 0;
-  let count = 0;
-  for (const n of list.split(' ')) if (Number(n) > markN) count++;
-  return count;
-}
 
 export interface RedisReadsOptions {
   readonly client: RedisClient;
@@ -86,20 +78,19 @@ export interface RedisReadsOptions {
 export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisReadsOptions): ReadMarks {
   const markReadScript = defineScript(client, 'chatLogMarkRead', MARK_READ);
   const readMarkScript = defineScript(client, 'chatLogReadMark', READ_MARK);
-  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string, gone: string, oldest: number): ReadMark => ({
-    lastReadId: markId,
-    unread: unreadCount(total, markN, numbersOf(gone), historyLimit, oldest < 0 ? null : oldest),
-    mentions: mentionsAfter(mentions, markN),
-  });
+  const toReadMark = (markId: string | null, markN: number, total: number, mentions: string, gone: string, floor: number): ReadMark => {
+    const from = unreadFrom(total, markN, floor < 0 ? null : floor, historyLimit);
+    return { lastReadId: markId, unread: unreadCount(total, from, numbersOf(gone), historyLimit), mentions: countAbove(numbersOf(mentions), from) };
+  };
   const keysOf = (room: string) => {
     const k = roomKeys(p, room);
-    return [k.log, k.n, k.reads, k.mentions, k.changes];
+    return [k.log, k.n, k.reads, k.mentions, k.changes, k.msgs];
   };
   return {
     markRead: (room, userId, id) =>
       guarded('markRead', async () => {
-        const [markId, markN, total, mentions, gone, oldest] = (await markReadScript(5, ...keysOf(room), userId, id)) as [string, number, number, string, string, number];
-        return toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(oldest));
+        const [markId, markN, total, mentions, gone, floor] = (await markReadScript(6, ...keysOf(room), userId, id)) as [string, number, number, string, string, number];
+        return toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(floor));
       }),
 
     readMarks: (userId, rooms) =>
@@ -108,9 +99,9 @@ export function createRedisReads({ client, keyPrefix: p, historyLimit }: RedisRe
         // Redis (ioredis writes them back to back), one per shard on a cluster
         const marks = await Promise.all(
           rooms.map(async (room) => {
-            const [mark, total, mentions, gone, oldest] = (await readMarkScript(5, ...keysOf(room), userId)) as [string, number, string, string, number];
+            const [mark, total, mentions, gone, floor] = (await readMarkScript(6, ...keysOf(room), userId)) as [string, number, string, string, number];
             const [markId, markN] = mark ? (mark.split(' ') as [string, string]) : [null, '0'];
-            return [room, toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(oldest))] as const;
+            return [room, toReadMark(markId, Number(markN), Number(total), mentions, gone, Number(floor))] as const;
           }),
         );
         return new Map(marks);

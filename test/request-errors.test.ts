@@ -1,7 +1,8 @@
-// A variable of the wrong type, or a required one left out, is the caller's input: graphql-js
-// reports it without a code, and the contract promises one on every error a client can cause.
+// Errors of the caller's making that graphql-js or graphql-ws report without a code (a variable of
+// the wrong type or missing, a document over the token limit, no operation to run): the contract
+// promises a code on every error a client can cause, on every transport.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, gql, signUp, wsClient, type Session } from './support/client.js';
+import { collect, collectFrom, gql, signUp, wsClient, type Session } from './support/client.js';
 import { startServer, type RunningServer } from './support/server.js';
 import { sseSubscribe } from './support/sse.js';
 
@@ -68,6 +69,42 @@ describe('a variable the schema cannot take is BAD_USER_INPUT naming it', () => 
     const stream = await sseSubscribe(srv.httpUrl, ann.accessToken, LIVE, { r: ['general'] });
     await stream.next(1);
     expect(stream.results[0]?.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', variable: 'r' });
+    stream.close();
+  });
+});
+
+describe('a document over the token limit is GRAPHQL_PARSE_FAILED, and no operation to run OPERATION_RESOLUTION_FAILURE', () => {
+  const tooLong = `{ ${Array.from({ length: 300 }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
+  const twoOperations = 'query A { me { id } } query B { me { username } }';
+
+  it('over HTTP', async () => {
+    expect((await gql(srv.httpUrl, tooLong, {}, ann.accessToken)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    const res = await fetch(srv.httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ann.accessToken}` },
+      body: JSON.stringify({ query: twoOperations, operationName: 'Z' }),
+    });
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+  });
+
+  it('over WebSocket', async () => {
+    const client = wsClient(srv.wsUrl, ann.accessToken);
+    try {
+      const long = collect(client, tooLong);
+      await long.next(1);
+      expect(((long.results[0]?.errors ?? long.error) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+      const none = collectFrom((sink) => client.subscribe({ query: twoOperations, operationName: 'Z' }, sink));
+      await none.next(1);
+      expect(((none.results[0]?.errors ?? none.error) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('over SSE', async () => {
+    const stream = await sseSubscribe(srv.httpUrl, ann.accessToken, `subscription { ${Array.from({ length: 400 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    await stream.next(1);
+    expect(stream.results[0]?.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     stream.close();
   });
 });
