@@ -22,7 +22,7 @@ export interface RoomState {
   reactions: Map<string, { r: { emoji: string; userIds: string[] }[]; x?: string }>;
   /** Per user id, the numbers of the messages that mention them, oldest first. */
   mentions: Map<string, number[]>;
-  /** The numbers of deleted messages among the newest historyLimit (unread counts leave them out), oldest first. */
+  /** The numbers of deleted messages in history (unread counts leave them out), oldest first. */
   gone: number[];
   /** Set when ownership was handed over. */
   owner: UserRef | null;
