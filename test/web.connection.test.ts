@@ -31,9 +31,15 @@ describe('the page while its server restarts (two instances on one Redis)', () =
     await signInThroughForm(page, reader.username, reader.password, 'login');
     await expect(page.locator('#banner').isHidden()).resolves.toBe(true);
 
+    // the page's attempts to reconnect, refused while the server is down
+    let refused = 0;
+    page.on('websocket', (ws) => ws.on('close', () => refused++));
     expect(await first.stop()).toBe(0); // SIGTERM: closes the page's socket with 1001
     await page.locator('#status[data-state="reconnecting"]').waitFor();
     await page.locator('#banner', { hasText: 'Reconnecting… The server is restarting.' }).waitFor();
+    // a refused attempt (1006) does not change why the connection went
+    await waitFor(() => refused >= 1, { timeoutMs: 20_000, what: 'a refused reconnection attempt' });
+    await expect(page.locator('#banner-text').textContent()).resolves.toContain('Reconnecting… The server is restarting.');
     await screenshot(page, 'web-reconnecting.png');
     await gql(other.httpUrl, 'mutation { sendMessage(room: "general", text: "sent while the server was down") { id } }', {}, writer.accessToken);
     // sent while down: the client retries it (same clientId) until the server answers

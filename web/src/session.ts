@@ -36,6 +36,8 @@ export interface SessionHooks {
 export function connect(session: ChatSession, hooks: SessionHooks): ChatClient {
   // closes in a row without a connection in between: a socket that never opens is worth explaining
   let failures = 0;
+  // why the connection went: the refused attempts that follow a restart do not change it
+  let reason = '';
   const client: ChatClient = createChatClient({
     httpUrl,
     wsUrl,
@@ -50,13 +52,15 @@ export function connect(session: ChatSession, hooks: SessionHooks): ChatClient {
         connected: (_socket, _payload, wasRetry) => {
           if (state.session?.chat !== client) return;
           failures = 0;
+          reason = '';
           setConnection('live');
           if (wasRetry) hooks.onReconnected();
         },
         closed: (event) => {
           if (state.session?.chat !== client) return;
           failures++;
-          setConnection('reconnecting', failures >= 3 ? `${closeReason(event)} ${refusedHint}`.trim() : closeReason(event));
+          reason = closeReason(event) || reason;
+          setConnection('reconnecting', failures >= 3 ? `${reason} ${refusedHint}`.trim() : reason);
         },
       },
     },
