@@ -150,12 +150,14 @@ describe('older history and following new messages', () => {
     const { page } = await openPage(browser!, `${server.url}/`, { width: 1000, height: 700 });
     await signInThroughForm(page, alice.username, alice.password, 'login');
     await openRoom(page, room);
-    await messageIn(page, '-long-word').waitFor();
+    // each wait shorter than the test's: a failure names the step (one run in about ten hung here once, under a full suite)
+    const step = { timeout: 8_000 };
+    await messageIn(page, '-long-word').waitFor(step);
     const list = page.locator('#messages');
     const atEnd = () => list.evaluate((l) => l.scrollHeight - l.scrollTop - l.clientHeight < 2);
 
     await say(bob, room, 'arrives while at the end');
-    await messageIn(page, 'arrives while at the end').waitFor();
+    await messageIn(page, 'arrives while at the end').waitFor(step);
     await expect.poll(atEnd).toBe(true);
 
     // scrolled up a little (not to the top, which loads older history): new messages do not move the view
@@ -164,14 +166,14 @@ describe('older history and following new messages', () => {
     });
     const before = await list.evaluate((l) => l.scrollTop);
     await say(bob, room, 'arrives while reading older ones');
-    await page.locator('#jump', { hasText: '1 new message' }).waitFor();
+    await page.locator('#jump', { hasText: '1 new message' }).waitFor(step);
     await say(bob, room, 'and another one');
-    await page.locator('#jump', { hasText: '2 new messages' }).waitFor();
+    await page.locator('#jump', { hasText: '2 new messages' }).waitFor(step);
     expect(await list.evaluate((l) => l.scrollTop)).toBe(before);
 
     await page.click('#jump');
     await expect.poll(atEnd).toBe(true);
-    await page.locator('#jump').waitFor({ state: 'hidden' });
+    await page.locator('#jump').waitFor({ state: 'hidden', ...step });
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('message-input');
     await page.context().close();
   });
