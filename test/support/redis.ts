@@ -48,14 +48,16 @@ export interface RedisServer {
 
 /**
  * A private redis-server on a free port, for tests that stop, hang or restart Redis (never the
- * shared one). With `persist`, it keeps an append-only file (fsync every second, Redis's default)
- * in a temporary directory, so users, rooms and logs survive a restart as in production.
+ * shared one). With `persist`, it keeps an append-only file in a temporary directory, so users,
+ * rooms and logs survive a restart as in production; `fsync` as Redis's appendfsync (everysec, its
+ * default and the compose files', can lose the last second or two of acknowledged writes to a
+ * SIGKILL; always loses none).
  */
-export async function startRedisServer(options: { persist?: boolean } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { persist?: boolean; fsync?: 'everysec' | 'always' } = {}): Promise<RedisServer> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), 'chat-test-redis-'));
-  const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', options.fsync ?? 'everysec'] : ['--appendonly', 'no'];
   let child: ChildProcess;
   const launch = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
