@@ -270,7 +270,7 @@ function engineContract(factory: EngineFactory) {
         for (let i = 0; i < appended.length - limit; i++) {
           expect(stored).not.toContain(`edited ${i} end`);
           // a deleted one's deletion entry names it until trimming reaches the entry (no text)
-          if (!deleted.has(appended[i]!.id)) expect(stored).not.toContain(appended[i]!.id);
+          if (!deleted.has(appended[i]!.id)) expect(stored).not.toMatch(new RegExp(`${appended[i]!.id}(?![0-9])`));
         }
       }
       expect((await capped.reads.readMarks('reader', [room])).get(room)!.unread).toBe(history.length);

@@ -161,9 +161,15 @@ describe('older history and following new messages', () => {
     await expect.poll(atEnd).toBe(true);
 
     // scrolled up a little (not to the top, which loads older history): new messages do not move the view
-    await list.evaluate((l) => {
-      l.scrollTop = l.scrollHeight - l.clientHeight - 600;
-    });
+    // and the page has seen the scroll (its listener runs before this one) before a message comes:
+    // the scroll event fires at the next frame, which a busy machine can put after the message
+    await list.evaluate(
+      (l) =>
+        new Promise<void>((resolve) => {
+          l.addEventListener('scroll', () => resolve(), { once: true });
+          l.scrollTop = l.scrollHeight - l.clientHeight - 600;
+        }),
+    );
     const before = await list.evaluate((l) => l.scrollTop);
     await say(bob, room, 'arrives while reading older ones');
     await page.locator('#jump', { hasText: '1 new message' }).waitFor(step);
