@@ -9,9 +9,7 @@ export function unreadFrom(total: number, markN: number, floor: number | null, h
 
 /** The unread count, the same in every engine: messages after `from`, less deleted ones (`gone`), at most historyLimit. */
 export function unreadCount(total: number, from: number, gone: Iterable<number>, historyLimit: number): number {
-  let unread = total - from;
-  for (const n of gone) if (n > from) unread--;
-  return Math.min(historyLimit, Math.max(0, unread));
+  return Math.min(historyLimit, Math.max(0, total - from - countAbove(gone, from)));
 }
 
 /** How many of `numbers` are above `from`. */

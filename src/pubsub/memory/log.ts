@@ -86,11 +86,7 @@ export function createMemoryLog(rooms: MemoryRooms, publish: (topic: Topic, entr
       const previous = log.changes.get(draft.target);
       if (previous) rooms.remove(log, previous.editId);
       if (draft.kind === 'deleted') {
-        rooms.remove(log, draft.target);
-        log.changes.delete(draft.target);
-        const reaction = log.reactions.get(draft.target)?.x;
-        if (reaction) rooms.remove(log, reaction);
-        log.reactions.delete(draft.target);
+        rooms.forget(log, draft.target);
         const floor = rooms.historyFloor(log) ?? n - 1;
         log.gone = [...log.gone.filter((g) => g > floor), n];
         for (const user of entry.mentions ?? []) {

@@ -56,7 +56,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     return true;
   };
 
-  /** A message leaving history: its entry, its latest edit and reaction entries and its state, as the append script does. */
+  /** A message deleted or leaving history: its entry, its latest edit and reaction entries and its state, as the scripts do. */
   const forget = (log: RoomState, id: string) => {
     remove(log, id);
     const edit = log.changes.get(id)?.editId;
@@ -173,6 +173,7 @@ export function createMemoryRooms({ historyLimit, historyTtlMs, now }: MemoryRoo
     },
     quoteOf: (log: RoomState, id: string) => quoteOf(log, id),
     remove,
+    forget,
     indexAfter,
     /** The number before the oldest message of history; null before the first message. */
     historyFloor(log: RoomState): number | null {

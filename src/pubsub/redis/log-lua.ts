@@ -82,8 +82,8 @@ local function find_message(room, id)
   if f.kind then return nil end
   return message_of(room, id, f), f
 end
--- a message leaving history: its entry, its latest edit and reaction entries (they hold its text
--- and who reacted) and its state go at once, not when trimming reaches them
+-- a message deleted or leaving history: its entry, its latest edit and reaction entries (they hold
+-- its text and who reacted) and its state go at once, not when trimming reaches them
 local function forget(id)
   redis.call('XDEL', K.log, id)
   local state = redis.call('HGET', K.changes, id)
@@ -236,14 +236,10 @@ local id = redis.call('XADD', K.log, 'MAXLEN', '~', entry_cap, '*', unpack(field
 local createdAt = iso_from_ms(ms_of(id))
 local change = { kind = kind, id = id, room = room, target = target, text = ARGV[8], authorId = f.authorId, authorName = f.authorName, createdAt = createdAt }
 if kind == 'deleted' then
-  redis.call('XDEL', K.log, target)
-  redis.call('HDEL', K.changes, target)
-  local st = reactions_of(target)
-  if st.x then redis.call('XDEL', K.log, st.x) end
-  redis.call('HDEL', K.reactions, target)
+  forget(target)
   if f.n then
     -- its number, for unread counts (reads.ts): those within history are enough
-    local floor = history_floor(K.n, K.msgs) or (tonumber(f.n) - 1)
+    local floor = history_floor(tonumber(redis.call('GET', K.n) or '0'), K.msgs) or (tonumber(f.n) - 1)
     local kept = {}
     for v in string.gmatch(redis.call('HGET', K.changes, 'gone') or '', '%d+') do if tonumber(v) > floor then kept[#kept + 1] = v end end
     kept[#kept + 1] = f.n

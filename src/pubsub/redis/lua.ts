@@ -40,15 +40,16 @@ end
 `;
 
 /**
- * Where a room's history starts (KEYS as logWriteKeys: n and msgs): the number of the oldest of
- * the newest historyLimit messages sent (`msgs`, deleted ones included), less one; nil for a log
- * written before `msgs` existed. Unread and mention counts count what comes after it.
+ * Where a room's history starts, from the messages ever sent (`total`, the room's n) and `msgs`:
+ * the number of the oldest of the newest historyLimit messages sent (deleted ones included), less
+ * one; nil for a log written before `msgs` existed. Unread and mention counts count what comes
+ * after it.
  */
 export const HISTORY_FLOOR_LUA = `
-local function history_floor(n_key, msgs_key)
+local function history_floor(total, msgs_key)
   local listed = redis.call('LLEN', msgs_key)
   if listed == 0 then return nil end
-  return tonumber(redis.call('GET', n_key) or '0') - listed
+  return total - listed
 end
 `;
 

@@ -33,7 +33,7 @@ while not mark_n do
   high = '(' .. page[#page][1]
 end
 local total = tonumber(redis.call('GET', KEYS[2]) or '0')
-local floor = history_floor(KEYS[2], KEYS[6])
+local floor = history_floor(total, KEYS[6])
 if not mark_n then
   -- nothing retained at or before the id: read up to where history starts
   mark_id, mark_n = ARGV[2], floor or total
@@ -64,8 +64,8 @@ return { mark_id, mark_n, total, mentions or '', redis.call('HGET', KEYS[5], 'go
  * history floor (-1 when unknown).
  */
 const READ_MARK = `${HISTORY_FLOOR_LUA}
-local floor = history_floor(KEYS[2], KEYS[6])
-return { redis.call('HGET', KEYS[3], ARGV[1]) or '', tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('HGET', KEYS[4], ARGV[1]) or '', redis.call('HGET', KEYS[5], 'gone') or '', floor or -1 }
+local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+return { redis.call('HGET', KEYS[3], ARGV[1]) or '', total, redis.call('HGET', KEYS[4], ARGV[1]) or '', redis.call('HGET', KEYS[5], 'gone') or '', history_floor(total, KEYS[6]) or -1 }
 `;
 
 export interface RedisReadsOptions {
