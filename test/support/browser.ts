@@ -130,12 +130,13 @@ export interface PageSuite {
 /**
  * The built page, one in-memory server (rate limits off) and Chromium, for every test of the file
  * that calls it (at its top level); closed after the file's own afterAll hooks have run.
+ * `webPage: false` for a suite that drives no page of ours (GraphiQL): nothing is built.
  */
-export function pageSuite(): PageSuite {
+export function pageSuite(options: { readonly webPage?: boolean } = {}): PageSuite {
   let server: RunningServer | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
-    await ensureWebBuild();
+    if (options.webPage !== false) await ensureWebBuild();
     server = await startServer({ MESSAGE_RATE_LIMIT: '0' });
     browser = await launchBrowser();
   }, 120_000);
